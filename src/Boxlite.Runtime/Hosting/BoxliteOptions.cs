@@ -1,0 +1,70 @@
+namespace Boxlite.Runtime;
+
+/// <summary>Runtime-wide settings. Validated when the runtime starts.</summary>
+public sealed class BoxliteOptions
+{
+    /// <summary>The directory holding the store and the box directories; default <c>$BOXLITE_HOME</c>, else <c>~/.boxlite</c>.</summary>
+    public string HomeDirectory { get; set; } = DefaultHome();
+
+    /// <summary>The cgroup under which box cgroups are created (Linux, as root); default <c>boxlite</c>.</summary>
+    public string CgroupParent { get; set; } = "boxlite";
+
+    /// <summary>Grace period of a stop when the box names none.</summary>
+    public TimeSpan DefaultStopTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long a reap may take to confirm the tree gone before it reports survivors.</summary>
+    public TimeSpan ReapTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The reaper to use by name (e.g. <c>cgroup-freeze-kill</c>); null picks the best this host supports.</summary>
+    public string? Reaper { get; set; }
+
+    /// <summary>The most bytes kept of each of a box's stdout and stderr; output past it is dropped.</summary>
+    public long MaxLogBytes { get; set; } = 16L * 1024 * 1024;
+
+    /// <summary>Recover (reconcile records with reality) when the runtime starts.</summary>
+    public bool RecoverOnStart { get; set; } = true;
+
+    /// <summary>Every problem of these settings (empty when valid).</summary>
+    public IReadOnlyList<string> Validate()
+    {
+        var problems = new List<string>();
+        if (string.IsNullOrWhiteSpace(HomeDirectory) || !Path.IsPathFullyQualified(HomeDirectory))
+        {
+            problems.Add($"HomeDirectory must be an absolute path, not '{HomeDirectory}'");
+        }
+
+        if (string.IsNullOrWhiteSpace(CgroupParent) || CgroupParent.Contains("..", StringComparison.Ordinal) ||
+            CgroupParent.StartsWith('/') || CgroupParent.Contains('\0', StringComparison.Ordinal))
+        {
+            problems.Add($"CgroupParent must be a relative cgroup path without '..', not '{CgroupParent}'");
+        }
+
+        if (DefaultStopTimeout < TimeSpan.Zero)
+        {
+            problems.Add("DefaultStopTimeout must not be negative");
+        }
+
+        if (ReapTimeout <= TimeSpan.Zero)
+        {
+            problems.Add("ReapTimeout must be positive");
+        }
+
+        if (MaxLogBytes < 1024)
+        {
+            problems.Add("MaxLogBytes must be at least 1024");
+        }
+
+        return problems;
+    }
+
+    private static string DefaultHome()
+    {
+        var env = Environment.GetEnvironmentVariable("BOXLITE_HOME");
+        if (!string.IsNullOrWhiteSpace(env))
+        {
+            return Path.GetFullPath(env);
+        }
+
+        return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".boxlite");
+    }
+}
