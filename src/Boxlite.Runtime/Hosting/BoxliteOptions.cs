@@ -18,7 +18,7 @@ public sealed class BoxliteOptions
     /// <summary>The reaper to use by name (e.g. <c>cgroup-freeze-kill</c>); null picks the best this host supports.</summary>
     public string? Reaper { get; set; }
 
-    /// <summary>The most bytes kept of each of a box's stdout and stderr; output past it is dropped.</summary>
+    /// <summary>The most bytes kept of each of a box's stdout and stderr (rounded down to 512); output past it is dropped.</summary>
     public long MaxLogBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>Recover (reconcile records with reality) when the runtime starts.</summary>

@@ -42,7 +42,7 @@ public sealed record BoxInfo
     /// <summary>The box monitor's identity once started.</summary>
     public ProcessIdentity? Monitor { get; init; }
 
-    /// <summary>The runtime process that owns an attached box.</summary>
+    /// <summary>The runtime process that owns an attached box; while starting or stopping, the process doing it.</summary>
     public ProcessIdentity? Owner { get; init; }
 
     /// <summary>The reaper that contains this box (named at start).</summary>
@@ -82,6 +82,6 @@ public enum BoxLogSource
 }
 
 /// <summary>One line of a box's (or an exec's) output.</summary>
-/// <param name="Stream">Where it came from.</param>
+/// <param name="Source">Where it came from.</param>
 /// <param name="Text">The line, without its newline.</param>
-public readonly record struct BoxLogLine(BoxLogSource Stream, string Text);
+public readonly record struct BoxLogLine(BoxLogSource Source, string Text);

@@ -56,12 +56,14 @@ if [ "$attached" = 1 ]; then
 fi
 exec </dev/null
 
-# 4. Logs: stdout and stderr through capped loggers, so a chatty box cannot fill the disk.
+# 4. Logs: stdout and stderr through capped loggers, so a chatty box cannot fill the disk. The cap is a file size
+#    limit on the writing cat (it writes at once, unlike head's buffered stdio); past it, output is drained unwritten.
+blocks=$((log_max / 512))
 rm -f "$dir/.out" "$dir/.err"
 mkfifo "$dir/.out" "$dir/.err" || exit 125
-(head -c "$log_max" >"$dir/stdout.log"; exec cat >/dev/null) <"$dir/.out" &
+( (ulimit -f "$blocks"; exec cat >"$dir/stdout.log") 2>/dev/null; exec cat >/dev/null) <"$dir/.out" &
 out_logger=$!
-(head -c "$log_max" >"$dir/stderr.log"; exec cat >/dev/null) <"$dir/.err" &
+( (ulimit -f "$blocks"; exec cat >"$dir/stderr.log") 2>/dev/null; exec cat >/dev/null) <"$dir/.err" &
 err_logger=$!
 exec 3>"$dir/.out" 4>"$dir/.err"
 rm -f "$dir/.out" "$dir/.err"

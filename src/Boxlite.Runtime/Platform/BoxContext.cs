@@ -30,6 +30,9 @@ public sealed record BoxLaunchPlan
     /// <summary>Argv placed before the user command (e.g. <c>unshare …</c>, <c>bwrap …</c>, <c>sandbox-exec -p …</c>).</summary>
     public IReadOnlyList<string> CommandPrefix { get; init; } = [];
 
+    /// <summary>Files the command's wrapper writes its pid into before it execs the command (the command's own containment).</summary>
+    public IReadOnlyList<string> CommandJoinFiles { get; init; } = [];
+
     /// <summary>When the command exits the monitor writes <c>1</c> here to kill what is left (<c>cgroup.kill</c>).</summary>
     public string? KillFile { get; init; }
 
