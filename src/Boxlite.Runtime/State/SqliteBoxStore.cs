@@ -35,7 +35,8 @@ internal sealed class SqliteBoxStore : IBoxStore
         "monitor_boot_id = $monitor_boot_id, owner_pid = $owner_pid, owner_start_time = $owner_start_time, " +
         "owner_boot_id = $owner_boot_id, reaper = $reaper, version = $version WHERE id = $id;";
 
-    private const string TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'";
+    // The round-trip format of a UTC time: fixed width (sorts in time order as text), and parsed on a fast path.
+    private const string TimestampFormat = "O";
 
     // SQLite result codes (https://sqlite.org/rescode.html) this store tells apart.
     private const int SqliteBusy = 5;
@@ -398,16 +399,17 @@ internal sealed class SqliteBoxStore : IBoxStore
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
     private BoxState ParseState(string text, string id) =>
-        Enum.TryParse<BoxState>(text, ignoreCase: false, out var state) && Enum.IsDefined(state) && !char.IsAsciiDigit(text[0])
+        // Only the exact name: Enum.TryParse alone also takes numbers and combines "Created,Running".
+        Enum.TryParse<BoxState>(text, ignoreCase: false, out var state) && state.ToString() == text
             ? state
             : throw Unreadable($"record {id} has the unknown state '{text}'");
 
-    // Fixed-width UTC text: readable with the sqlite3 shell, and sorts in time order as text.
+    // UTC text, readable with the sqlite3 shell: 2025-03-04T05:06:07.1234567Z.
     private static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
 
     private DateTimeOffset ParseTime(string text, string id) =>
-        DateTimeOffset.TryParseExact(text, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time)
+        DateTimeOffset.TryParseExact(text, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) && time.Offset == TimeSpan.Zero
             ? time
             : throw Unreadable($"record {id} has the invalid time '{text}'");
 
