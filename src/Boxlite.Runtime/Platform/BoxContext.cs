@@ -30,6 +30,12 @@ public sealed record BoxLaunchPlan
     /// <summary>Argv placed before the user command (e.g. <c>unshare …</c>, <c>bwrap …</c>, <c>sandbox-exec -p …</c>).</summary>
     public IReadOnlyList<string> CommandPrefix { get; init; } = [];
 
+    /// <summary>
+    /// Files the command's wrapper writes its own pid into right before it becomes the command (e.g. the command's
+    /// sub-cgroup), so the command's tree can be told apart from the monitor.
+    /// </summary>
+    public IReadOnlyList<string> CommandJoinFiles { get; init; } = [];
+
     /// <summary>When the command exits the monitor writes <c>1</c> here to kill what is left (<c>cgroup.kill</c>).</summary>
     public string? KillFile { get; init; }
 
