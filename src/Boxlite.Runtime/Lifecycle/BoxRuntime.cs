@@ -19,9 +19,11 @@ internal sealed class BoxRuntime : IBoxRuntime
     private readonly ConcurrentDictionary<BoxId, MonitorProcess> _monitors = new();
     private readonly ConcurrentDictionary<BoxId, SemaphoreSlim> _locks = new();
     private readonly CancellationTokenSource _disposing = new();
+    private readonly bool _ownsStore;
     private int _disposed;
 
-    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null)
+    /// <summary>Creates the runtime; with <paramref name="ownsStore"/> it disposes the store when it is disposed.</summary>
+    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null, bool ownsStore = false)
     {
         var problems = options.Validate();
         if (problems.Count > 0)
@@ -31,6 +33,7 @@ internal sealed class BoxRuntime : IBoxRuntime
 
         Options = options;
         Store = store;
+        _ownsStore = ownsStore;
         Platform = platform;
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Boxlite.Runtime");
@@ -206,6 +209,10 @@ internal sealed class BoxRuntime : IBoxRuntime
 
         _monitors.Clear();
         _disposing.Dispose();
+        if (_ownsStore)
+        {
+            Store.Dispose();
+        }
     }
 
     /// <summary>Stops every attached box this runtime started (graceful host shutdown).</summary>

@@ -26,7 +26,10 @@ unset IFS
 # 2. Handshake: tell the runtime our pid, then start only when it says "go" (it verifies containment first).
 echo "joined $$"
 IFS= read -r go || go=
-[ "$go" = go ] || exit 125
+if [ "$go" != go ]; then
+  printf '125\nnot-started\n' >"$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
+  exit 125
+fi
 exec >>"$dir/monitor.log" 2>&1
 
 # Kills what is left of the command's tree (not the monitor, not the loggers).
@@ -47,12 +50,16 @@ kill_command() {
 }
 
 # 3. Attached box: the runtime holds the other end of stdin; EOF means it is gone, so the box goes too.
+#    (Through fd 5: sh gives a background list /dev/null as stdin before applying its own redirections.)
 if [ "$attached" = 1 ]; then
+  exec 5<&0
   (
+    exec 0<&5 5<&-
     while IFS= read -r _; do :; done
     echo host-gone >"$dir/host-gone"
     kill_command
   ) &
+  exec 5<&-
 fi
 exec </dev/null
 
