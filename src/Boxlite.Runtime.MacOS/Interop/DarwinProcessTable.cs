@@ -80,8 +80,6 @@ internal sealed unsafe class DarwinProcessTable : IProcessTable
     public int SignalGroup(int groupId, int signal) =>
         groupId <= 1 ? LibSystem.ESRCH : LibSystem.Kill(-groupId, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    public bool TryReap(int pid) => LibSystem.WaitPid(pid, out _, LibSystem.WNOHANG) == pid;
-
     private static string CommandName(ReadOnlySpan<byte> raw)
     {
         var end = raw.IndexOf((byte)0);

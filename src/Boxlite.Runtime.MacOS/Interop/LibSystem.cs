@@ -5,14 +5,13 @@ namespace Boxlite.Runtime.MacOS.Interop;
 
 /// <summary>
 /// The C library calls of the macOS platform. Everything is imported from <c>libSystem</c>; on Linux the POSIX subset
-/// (<c>kill</c>, <c>waitpid</c>, <c>getsid</c>) resolves to <c>libc</c> under the same names, which lets the group sweep
+/// (<c>kill</c>, <c>getsid</c>) resolves to <c>libc</c> under the same names, which lets the group sweep
 /// run against real processes there.
 /// </summary>
 internal static unsafe partial class LibSystem
 {
     private const string Library = "libSystem";
 
-    internal const int WNOHANG = 1;
     internal const int ESRCH = 3;
     internal const int EPERM = 1;
 
@@ -38,9 +37,6 @@ internal static unsafe partial class LibSystem
 
     [LibraryImport(Library, EntryPoint = "kill", SetLastError = true)]
     internal static partial int Kill(int pid, int signal);
-
-    [LibraryImport(Library, EntryPoint = "waitpid", SetLastError = true)]
-    internal static partial int WaitPid(int pid, out int status, int options);
 
     [LibraryImport(Library, EntryPoint = "getsid", SetLastError = true)]
     internal static partial int GetSid(int pid);

@@ -24,8 +24,6 @@ internal static class ProcessTables
 
         public int SignalGroup(int groupId, int signal) => throw NotMacOS();
 
-        public bool TryReap(int pid) => throw NotMacOS();
-
         private static PlatformCapabilityException NotMacOS() =>
             new("the macOS platform reads the process table through libproc, which exists only on macOS", "use the Linux platform (AddLinux()) on Linux");
     }

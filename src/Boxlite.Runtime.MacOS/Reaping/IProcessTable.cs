@@ -39,7 +39,4 @@ internal interface IProcessTable
 
     /// <summary><c>kill(-groupId, signal)</c>; returns 0 or the errno.</summary>
     int SignalGroup(int groupId, int signal);
-
-    /// <summary>Collects the exit status of <paramref name="pid"/> if it is an exited child of this process; false otherwise.</summary>
-    bool TryReap(int pid);
 }

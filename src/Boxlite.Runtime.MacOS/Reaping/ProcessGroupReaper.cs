@@ -148,7 +148,6 @@ internal sealed class ProcessGroupReaper(ProcessGroupSweeper sweeper, GroupKeepe
             await Task.Delay(ProcessGroupSweeper.RoundInterval, time, cancellationToken).ConfigureAwait(false);
         }
 
-        sweeper.Table.TryReap(identity.Pid);
         return true;
     }
 

@@ -55,9 +55,10 @@ internal sealed class ProcessGroupSweeper(IProcessTable table, TimeProvider time
 
     /// <summary>
     /// SIGKILLs the group whose number is <paramref name="holder"/>'s pid until no live member is left, re-killing what
-    /// forked in between. The holder must stay unreaped meanwhile (its parent is the keeper's parent, or this process);
+    /// forked in between. The holder must stay unreaped meanwhile;
     /// the moment it is gone the group's number could be recycled, so the sweep stops signalling and reports what is left.
-    /// Afterwards the holder is reaped if it is an exited child of this process.
+    /// The sweep never collects the holder itself: that is its parent's duty once the group is empty (the monitor's
+    /// <c>sh</c> for a keeper), and a .NET host's own children belong to <see cref="System.Diagnostics.Process"/>.
     /// </summary>
     public async ValueTask<GroupSweep> SweepAsync(ProcessIdentity holder, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -68,7 +69,6 @@ internal sealed class ProcessGroupSweeper(IProcessTable table, TimeProvider time
             var members = LiveMembers(holder.Pid);
             if (members.Count == 0)
             {
-                table.TryReap(holder.Pid);
                 return new GroupSweep(killed ?? 0, [], null);
             }
 

@@ -14,8 +14,6 @@ internal sealed class FakeProcessTable : IProcessTable
     /// <summary>Every kill: (pid or -group, signal).</summary>
     public List<(int Target, int Signal)> Signals { get; } = [];
 
-    public List<int> Reaped { get; } = [];
-
     /// <summary>Pids that SIGKILL does not remove (uninterruptible sleep).</summary>
     public HashSet<int> Unkillable { get; } = [];
 
@@ -93,17 +91,5 @@ internal sealed class FakeProcessTable : IProcessTable
         }
 
         return 0;
-    }
-
-    public bool TryReap(int pid)
-    {
-        if (_processes.TryGetValue(pid, out var entry) && entry.IsZombie)
-        {
-            Reaped.Add(pid);
-            _processes.Remove(pid);
-            return true;
-        }
-
-        return false;
     }
 }

@@ -47,8 +47,6 @@ internal sealed class LinuxProcessTable : IProcessTable
     public int SignalGroup(int groupId, int signal) =>
         groupId <= 1 ? LibSystem.ESRCH : LibSystem.Kill(-groupId, signal) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    public bool TryReap(int pid) => LibSystem.WaitPid(pid, out _, LibSystem.WNOHANG) == pid;
-
     private IEnumerable<ProcessEntry> All()
     {
         foreach (var directory in Directory.EnumerateDirectories("/proc"))
