@@ -133,6 +133,7 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         {
             CommandPrefix = [.. plan.CommandPrefix, .. IsolationPrefix(box)],
             SessionPrefix = GroupKeeperScript.SessionPrefix,
+            KillPidFile = GroupKeepers.BoxKeeperFile(box),
         };
     }
 

@@ -123,7 +123,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         foreach (var info in records)
         {
             // Notice exits nobody watched; an auto-removed box drops out of the list.
-            var current = info.State is BoxState.Running or BoxState.Paused && !IsMonitorAlive(info)
+            var current = info.State is BoxState.Running or BoxState.Paused && HasFinished(info)
                 ? await FinalizeExitAsync(info, cancellationToken).ConfigureAwait(false)
                 : info;
             if (current is not null)
@@ -147,7 +147,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         for (var attempt = 0; ; attempt++)
         {
             info = await Store.GetAsync(info.Id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
-            if (info.State is BoxState.Running or BoxState.Paused && !IsMonitorAlive(info))
+            if (info.State is BoxState.Running or BoxState.Paused && HasFinished(info))
             {
                 info = await FinalizeExitAsync(info, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
             }
@@ -240,6 +240,9 @@ internal sealed class BoxRuntime : IBoxRuntime
 
     internal bool IsMonitorAlive(BoxInfo info) => info.Monitor is { } monitor && Platform.IsAlive(monitor);
 
+    /// <summary>True once the command of a started box is done: its exit status is written, or its monitor is gone.</summary>
+    internal bool HasFinished(BoxInfo info) => !IsMonitorAlive(info) || File.Exists(Context(info).ExitFile);
+
     internal void Crash(string point) => CrashPoint?.Invoke(point);
 
     internal void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -301,7 +304,7 @@ internal sealed class BoxRuntime : IBoxRuntime
                 return null;
             }
 
-            if (current.State is not (BoxState.Running or BoxState.Paused) || IsMonitorAlive(current))
+            if (current.State is not (BoxState.Running or BoxState.Paused) || !HasFinished(current))
             {
                 return current;
             }

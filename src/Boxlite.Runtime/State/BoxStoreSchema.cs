@@ -53,8 +53,15 @@ internal static class BoxStoreSchema
     /// <exception cref="BoxStoreException">The file is foreign or from a newer version.</exception>
     public static void Prepare(SqliteConnection connection, string path)
     {
-        // Read-only checks first: nothing is written to a file that turns out not to be ours.
-        var version = Inspect(connection, path);
+        // Read-only checks first: nothing is written to a file that turns out not to be ours. They run in a read
+        // transaction so that a migration committed by another process is seen whole or not at all.
+        int version;
+        using (var look = connection.BeginTransaction(deferred: true))
+        {
+            version = Inspect(connection, path);
+            look.Rollback();
+        }
+
         Execute(connection, "PRAGMA journal_mode = WAL;");
         if (version == CurrentVersion)
         {
