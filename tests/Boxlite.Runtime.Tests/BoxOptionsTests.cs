@@ -78,4 +78,15 @@ public sealed class BoxOptionsTests
 
         options.Validate().Should().HaveCount(4);
     }
+
+    [Fact]
+    public void Each_home_gets_its_own_cgroup_parent_unless_one_is_set()
+    {
+        var a = new BoxliteOptions { HomeDirectory = "/srv/a" };
+        var b = new BoxliteOptions { HomeDirectory = "/srv/b" };
+
+        a.CgroupParent.Should().MatchRegex("^boxlite-[0-9a-f]{12}$").And.NotBe(b.CgroupParent);
+        new BoxliteOptions { HomeDirectory = "/srv/a" }.CgroupParent.Should().Be(a.CgroupParent);
+        new BoxliteOptions { HomeDirectory = "/srv/a", CgroupParent = "mine" }.CgroupParent.Should().Be("mine");
+    }
 }

@@ -1,3 +1,6 @@
+using System.Security.Cryptography;
+using System.Text;
+
 namespace Boxlite.Runtime;
 
 /// <summary>Runtime-wide settings. Validated when the runtime starts.</summary>
@@ -6,8 +9,18 @@ public sealed class BoxliteOptions
     /// <summary>The directory holding the store and the box directories; default <c>$BOXLITE_HOME</c>, else <c>~/.boxlite</c>.</summary>
     public string HomeDirectory { get; set; } = DefaultHome();
 
-    /// <summary>The cgroup under which box cgroups are created (Linux, as root); default <c>boxlite</c>.</summary>
-    public string CgroupParent { get; set; } = "boxlite";
+    private string? _cgroupParent;
+
+    /// <summary>
+    /// The cgroup under which box cgroups are created (Linux, as root). Default: <c>boxlite-</c> and 12 hex digits of
+    /// the SHA-256 of <see cref="HomeDirectory"/>, so each home has its own parent and recovering one home never
+    /// touches the boxes of another.
+    /// </summary>
+    public string CgroupParent
+    {
+        get => _cgroupParent ?? "boxlite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(HomeDirectory ?? string.Empty)))[..12];
+        set => _cgroupParent = value;
+    }
 
     /// <summary>Grace period of a stop when the box names none.</summary>
     public TimeSpan DefaultStopTimeout { get; set; } = TimeSpan.FromSeconds(10);
