@@ -1,0 +1,110 @@
+using Boxlite.Runtime.Platform;
+
+namespace Boxlite.Runtime.Linux.Isolation;
+
+/// <summary>The argv that isolates a box's command, and the one that enters a running box's namespaces.</summary>
+internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
+{
+    // Runs inside the new namespace: record the command's namespace pid, then become the command.
+    private const string NamespacePidWrapper = "echo $$ >\"$0\" || exit 125; exec \"$@\"";
+
+    /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
+    public void EnsureSupported(BoxIsolation isolation)
+    {
+        _ = LinuxTools.Require(tools.Shell, "sh", "dash", "to run the box monitor");
+        _ = LinuxTools.Require(tools.Setsid, "setsid", "util-linux", "to give each box monitor its own session");
+        switch (isolation)
+        {
+            case BoxIsolation.None:
+                break;
+            case BoxIsolation.PidNamespace:
+                _ = LinuxTools.Require(tools.Unshare, "unshare", "util-linux", "for PidNamespace isolation");
+                if (!isRoot && !UserNamespacesAllowed())
+                {
+                    throw new PlatformCapabilityException(
+                        "PidNamespace isolation as non-root needs user namespaces, which this kernel disallows",
+                        "set sysctl user.max_user_namespaces > 0 (and kernel.unprivileged_userns_clone=1 where it exists), or run as root");
+                }
+
+                break;
+            case BoxIsolation.Bubblewrap:
+                _ = LinuxTools.Require(tools.Bwrap, "bwrap", "bubblewrap", "for Bubblewrap isolation");
+                break;
+            default:
+                throw new PlatformCapabilityException(
+                    $"isolation {isolation} is not available on Linux",
+                    "use BoxIsolation.None, PidNamespace or Bubblewrap");
+        }
+    }
+
+    /// <summary>The argv placed before the box command.</summary>
+    public IReadOnlyList<string> CommandPrefix(BoxContext box)
+    {
+        var options = box.Info.Options;
+        EnsureSupported(options.Isolation);
+        switch (options.Isolation)
+        {
+            case BoxIsolation.PidNamespace:
+                List<string> unshare = [tools.Unshare!];
+                if (!isRoot)
+                {
+                    unshare.Add("--map-root-user");
+                }
+
+                unshare.AddRange(["--pid", "--fork", "--mount-proc", "--"]);
+                return [.. unshare, .. Wrapper(box)];
+
+            case BoxIsolation.Bubblewrap:
+                var workdir = options.WorkingDirectory ?? box.Directory;
+                List<string> bwrap =
+                [
+                    tools.Bwrap!, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
+                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+                    "--bind", box.Directory, box.Directory,
+                ];
+                if (options.WorkingDirectory is { } wd && wd != box.Directory)
+                {
+                    bwrap.AddRange(["--bind", wd, wd]);
+                }
+
+                if (!options.Detached)
+                {
+                    // An attached box dies with its monitor; a detached one must survive any parent.
+                    bwrap.Add("--die-with-parent");
+                }
+
+                bwrap.AddRange(["--chdir", workdir, "--"]);
+                return [.. bwrap, .. Wrapper(box)];
+
+            default:
+                return [];
+        }
+    }
+
+    /// <summary>The argv that makes an exec'd process enter the namespaces of the box's command (host pid <paramref name="commandPid"/>).</summary>
+    public IReadOnlyList<string> EnterPrefix(BoxIsolation isolation, int commandPid)
+    {
+        if (isolation is not (BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap))
+        {
+            return [];
+        }
+
+        var nsenter = LinuxTools.Require(tools.Nsenter, "nsenter", "util-linux", "to exec into a namespaced box");
+        var pid = commandPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+        // nsenter forks after entering the PID namespace, so the exec'd command is born inside it.
+        return isolation == BoxIsolation.Bubblewrap
+            ? [nsenter, "--target", pid, "--pid", "--mount", "--ipc", "--uts", "--"]
+            : [nsenter, "--target", pid, "--pid", "--mount", "--"];
+    }
+
+    private string[] Wrapper(BoxContext box) => [tools.Shell!, "-c", NamespacePidWrapper, box.CommandNamespacePidFile];
+
+    /// <summary>True when this kernel lets unprivileged users create user namespaces.</summary>
+    public static bool UserNamespacesAllowed()
+    {
+        var max = File.Exists("/proc/sys/user/max_user_namespaces") ? File.ReadAllText("/proc/sys/user/max_user_namespaces").Trim() : "1";
+        var clone = File.Exists("/proc/sys/kernel/unprivileged_userns_clone") ? File.ReadAllText("/proc/sys/kernel/unprivileged_userns_clone").Trim() : "1";
+        return max != "0" && clone != "0";
+    }
+}

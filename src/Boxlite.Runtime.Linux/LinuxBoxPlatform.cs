@@ -1,0 +1,301 @@
+using System.Globalization;
+using Boxlite.Runtime.Linux.Cgroups;
+using Boxlite.Runtime.Linux.Hosting;
+using Boxlite.Runtime.Linux.Interop;
+using Boxlite.Runtime.Linux.Isolation;
+using Boxlite.Runtime.Linux.Processes;
+using Boxlite.Runtime.Linux.Reaping;
+using Boxlite.Runtime.Platform;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace Boxlite.Runtime.Linux;
+
+/// <summary>
+/// The Linux platform: each box in its own cgroup (joined by the monitor before it forks anything), isolated by
+/// <c>unshare</c> or <c>bwrap</c>, reaped by the best reaper this host supports.
+/// </summary>
+internal sealed class LinuxBoxPlatform : IBoxPlatform
+{
+    private readonly BoxCgroups _cgroups;
+    private readonly LinuxTools _tools;
+    private readonly IsolationPlanner _isolation;
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _freezeTimeout;
+
+    public LinuxBoxPlatform(IOptions<BoxliteOptions> options, ILoggerFactory loggerFactory)
+        : this(options.Value, CgroupFileSystem.Instance, LinuxTools.Locate(), TimeProvider.System, loggerFactory.CreateLogger<LinuxBoxPlatform>())
+    {
+    }
+
+    internal LinuxBoxPlatform(BoxliteOptions options, ICgroupFileSystem fs, LinuxTools tools, TimeProvider time, ILogger? logger = null)
+    {
+        logger ??= NullLogger.Instance;
+        var isRoot = Libc.geteuid() == 0;
+        var layout = CgroupDiscovery.Discover(fs, options.CgroupParent, isRoot, KernelVersion());
+        Log.Layout(logger, layout.V2Mount, layout.BoxRoot, layout.HasKill, layout.HasFreeze, layout.V1Mounts.Keys);
+        _cgroups = new BoxCgroups(layout, fs);
+        _tools = tools;
+        _isolation = new IsolationPlanner(tools, isRoot);
+        _time = time;
+        _freezeTimeout = options.ReapTimeout;
+        Reapers =
+        [
+            new CgroupKillReaper(_cgroups, time),
+            new CgroupFreezeKillReaper(_cgroups, time),
+            new PidNamespaceInitReaper(tools, time),
+            new SinglePidReaper(time),
+        ];
+        Reaper = SelectReaper(options.Reaper, logger);
+        CurrentProcess = ProcessSignaller.TryGetIdentity(Environment.ProcessId)
+            ?? throw new InvalidOperationException("cannot read this process's identity from /proc");
+    }
+
+    public string Name => "linux";
+
+    public bool IsCurrentOperatingSystem => OperatingSystem.IsLinux();
+
+    public ITreeReaper Reaper { get; }
+
+    /// <summary>Every reaper, best first.</summary>
+    internal IReadOnlyList<ITreeReaper> Reapers { get; }
+
+    internal CgroupLayout Layout => _cgroups.Layout;
+
+    public ProcessIdentity CurrentProcess { get; }
+
+    private bool UsesCgroup => Reaper is CgroupReaper;
+
+    public void EnsureSupported(BoxOptions options)
+    {
+        _isolation.EnsureSupported(options.Isolation);
+        if (Reaper is PidNamespaceInitReaper && options.Isolation == BoxIsolation.None)
+        {
+            throw new PlatformCapabilityException(
+                "the pidns-init reaper can only reap boxes with a private PID namespace; this box has isolation None",
+                "use BoxIsolation.PidNamespace or Bubblewrap, or a cgroup reaper (run as root or with a delegated cgroup v2 subtree)");
+        }
+
+        if (!options.Limits.IsEmpty)
+        {
+            if (!UsesCgroup)
+            {
+                throw new PlatformCapabilityException(
+                    $"resource limits need a cgroup, and the active reaper {Reaper.Name} uses none",
+                    "run as root or with a delegated cgroup v2 subtree and a cgroup reaper, or drop the limits");
+            }
+
+            _cgroups.EnsureLimitsSupported(options.Limits);
+        }
+    }
+
+    public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
+    {
+        EnsureSupported(box.Info.Options);
+        var prefix = _isolation.CommandPrefix(box);
+        var plan = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+        return plan with
+        {
+            CommandPrefix = prefix,
+            SessionPrefix = [LinuxTools.Require(_tools.Setsid, "setsid", "util-linux", "to give each box monitor its own session")],
+        };
+    }
+
+    public ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken)
+    {
+        if (!UsesCgroup)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        var expected = _cgroups.BoxDirectory(box.Id);
+        var actual = ProcFs.ReadCgroupV2Path(monitorPid);
+        var procs = ProcFs.ParsePids(_cgroups.FileSystem.TryRead(Path.Combine(expected, "cgroup.procs")));
+        if (!procs.Contains(monitorPid))
+        {
+            throw new BoxStartException(box.Id,
+                $"the monitor (pid {monitorPid}) is not in its box cgroup {expected} (its cgroup: {actual ?? "unknown"})");
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    public ProcessIdentity? TryGetIdentity(int pid) => ProcessSignaller.TryGetIdentity(pid);
+
+    public bool IsAlive(ProcessIdentity identity) => ProcessSignaller.IsAlive(identity);
+
+    public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken)
+    {
+        var number = LinuxSignals.Parse(signal);
+        var command = FindCommand(box);
+        return ValueTask.FromResult(command is not null && ProcessSignaller.TrySignal(command, number) ? 1 : 0);
+    }
+
+    public async ValueTask SetFrozenAsync(BoxContext box, bool frozen, CancellationToken cancellationToken)
+    {
+        if (!UsesCgroup || !_cgroups.Layout.HasFreeze)
+        {
+            throw new PlatformCapabilityException(
+                "pausing a box needs the cgroup v2 freezer (cgroup.freeze), which is not usable here",
+                "run on kernel 5.2+ as root or with a delegated cgroup v2 subtree");
+        }
+
+        var dir = _cgroups.BoxDirectory(box.Id);
+        var fs = _cgroups.FileSystem;
+        var value = frozen ? "1" : "0";
+        fs.Write(Path.Combine(dir, "cgroup.freeze"), value);
+        if (!await CgroupEventWaiter.WaitAsync(fs, Path.Combine(dir, "cgroup.events"), "frozen", value, _freezeTimeout, _time, cancellationToken)
+                .ConfigureAwait(false))
+        {
+            throw new TimeoutException($"box {box.Id} did not report frozen {value} within {_freezeTimeout.TotalSeconds:F0} s");
+        }
+    }
+
+    public async ValueTask<BoxMetrics> GetMetricsAsync(BoxContext box, CancellationToken cancellationToken)
+    {
+        if (!UsesCgroup)
+        {
+            var processes = await Reaper.ListProcessesAsync(box, cancellationToken).ConfigureAwait(false);
+            return new BoxMetrics(null, null, null, processes.Count);
+        }
+
+        var fs = _cgroups.FileSystem;
+        var dir = _cgroups.BoxDirectory(box.Id);
+        TimeSpan? cpu = ReadLong(fs.TryRead(Path.Combine(dir, "cpu.stat")), "usage_usec") is { } usec
+            ? TimeSpan.FromMicroseconds(usec)
+            : null;
+        var memory = ReadLong(fs.TryRead(Path.Combine(dir, "memory.current")));
+        var peak = ReadLong(fs.TryRead(Path.Combine(dir, "memory.peak")));
+        var v1Memory = _cgroups.Layout.V1Mounts.ContainsKey("memory") ? _cgroups.Layout.V1BoxDirectory("memory", box.Id) : null;
+        if (memory is null && v1Memory is not null)
+        {
+            memory = ReadLong(fs.TryRead(Path.Combine(v1Memory, "memory.usage_in_bytes")));
+            peak = ReadLong(fs.TryRead(Path.Combine(v1Memory, "memory.max_usage_in_bytes")));
+        }
+
+        return new BoxMetrics(cpu, memory, peak, _cgroups.ReadProcesses(box.Id).Count);
+    }
+
+    public ValueTask<BoxLaunchPlan> PrepareExecAsync(BoxContext box, CancellationToken cancellationToken)
+    {
+        var join = new List<string>();
+        if (UsesCgroup)
+        {
+            var command = _cgroups.CommandDirectory(box.Id);
+            if (!_cgroups.FileSystem.Exists(command))
+            {
+                throw new InvalidBoxStateException(box.Id, box.Info.State, "its cgroup is gone, so nothing can be executed in it");
+            }
+
+            join.Add(Path.Combine(command, "cgroup.procs"));
+            join.AddRange(_cgroups.ExistingV1Directories(box.Id).Select(d => Path.Combine(d, "cgroup.procs")));
+        }
+
+        IReadOnlyList<string> prefix = [];
+        if (box.Info.Isolation is BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap)
+        {
+            var command = FindCommand(box)
+                ?? throw new InvalidBoxStateException(box.Id, box.Info.State, "its command is not running, so its namespaces cannot be entered");
+            prefix = _isolation.EnterPrefix(box.Info.Isolation, command.Pid);
+        }
+
+        return ValueTask.FromResult(new BoxLaunchPlan { JoinFiles = join, CommandPrefix = prefix });
+    }
+
+    public ValueTask<IReadOnlyList<BoxId>> ListContainedBoxesAsync(CancellationToken cancellationToken)
+    {
+        var layout = _cgroups.Layout;
+        var roots = new List<string>();
+        if (layout.BoxRoot is not null)
+        {
+            roots.Add(layout.BoxRoot);
+        }
+
+        if (layout.IsRoot)
+        {
+            roots.AddRange(layout.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, layout.Parent)));
+        }
+
+        var ids = new HashSet<BoxId>();
+        foreach (var root in roots)
+        {
+            foreach (var name in _cgroups.FileSystem.ListDirectories(root))
+            {
+                if (BoxId.TryParse(name, out var id))
+                {
+                    ids.Add(id);
+                }
+            }
+        }
+
+        return ValueTask.FromResult<IReadOnlyList<BoxId>>([.. ids]);
+    }
+
+    public IReadOnlyList<CapabilityCheck> Diagnose() =>
+        CapabilityReport.Build(_cgroups.Layout, _tools, Reapers, Reaper, ProcessSignaller.HasPidfd);
+
+    /// <summary>The box's command: by namespace pid for namespaced isolation, else the monitor's child, identity-checked.</summary>
+    private ProcessIdentity? FindCommand(BoxContext box)
+    {
+        if (box.Info.Isolation is not (BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap))
+        {
+            return BoxProcesses.Launcher(box);
+        }
+
+        IEnumerable<int> candidates = UsesCgroup && _cgroups.FileSystem.Exists(_cgroups.BoxDirectory(box.Id))
+            ? _cgroups.ReadProcesses(box.Id)
+            : ProcFs.ListPids();
+        return BoxProcesses.NamespacedCommand(box, candidates);
+    }
+
+    private ITreeReaper SelectReaper(string? requested, ILogger logger)
+    {
+        if (requested is not null)
+        {
+            var named = Reapers.FirstOrDefault(r => string.Equals(r.Name, requested, StringComparison.OrdinalIgnoreCase))
+                ?? throw new PlatformCapabilityException(
+                    $"there is no reaper named '{requested}'",
+                    $"set BoxliteOptions.Reaper to one of {string.Join(", ", Reapers.Select(r => r.Name))}, or leave it null");
+            if (!named.Support.IsSupported)
+            {
+                throw new PlatformCapabilityException($"the reaper {named.Name} cannot be used here: {named.Support.Reason}",
+                    "leave BoxliteOptions.Reaper null to pick the best supported reaper");
+            }
+
+            Log.ReaperSelected(logger, named.Name, named.Guarantee, "requested by configuration", named.Support.Reason);
+            return named;
+        }
+
+        foreach (var reaper in Reapers)
+        {
+            if (reaper.Support.IsSupported)
+            {
+                if (reaper.Guarantee == ReapGuarantee.SingleProcess)
+                {
+                    Log.WeakReaper(logger, reaper.Support.Reason);
+                }
+
+                Log.ReaperSelected(logger, reaper.Name, reaper.Guarantee, "best supported on this host", reaper.Support.Reason);
+                return reaper;
+            }
+
+            Log.ReaperUnavailable(logger, reaper.Name, reaper.Support.Reason);
+        }
+
+        throw new PlatformCapabilityException("no reaper is usable on this host", "run on Linux with /proc mounted");
+    }
+
+    private static long? ReadLong(string? text, string? key = null)
+    {
+        var value = text is null ? null : key is null ? text.Trim() : CgroupEventWaiter.ReadKey(text, key);
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
+    }
+
+    private static Version? KernelVersion()
+    {
+        var release = ProcFs.TryRead("/proc/sys/kernel/osrelease") ?? "";
+        var numeric = new string([.. release.TakeWhile(c => char.IsAsciiDigit(c) || c == '.')]).TrimEnd('.');
+        return Version.TryParse(!numeric.Contains('.', StringComparison.Ordinal) ? numeric + ".0" : numeric, out var v) ? v : null;
+    }
+}
