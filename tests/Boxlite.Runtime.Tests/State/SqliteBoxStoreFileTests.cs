@@ -1,0 +1,142 @@
+using Boxlite.Runtime.State;
+
+namespace Boxlite.Runtime.Tests.State;
+
+public sealed class SqliteBoxStoreFileTests : IDisposable
+{
+    private readonly StoreHome _home = new();
+
+    public void Dispose() => _home.Dispose();
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Opening_a_missing_home_creates_it_with_the_current_schema_in_wal_mode()
+    {
+        var home = Path.Combine(_home.Path, "nested", "home");
+
+        using (var store = SqliteBoxStore.Open(home))
+        {
+            store.Location.Should().Be(Path.Combine(home, "boxlite.db"));
+            (await store.ListAsync(Ct)).Should().BeEmpty();
+        }
+
+        using var nested = new StoreHome(home);
+        nested.Query("PRAGMA user_version").Should().Be((long)BoxStoreSchema.CurrentVersion);
+        nested.Query("PRAGMA application_id").Should().Be((long)BoxStoreSchema.ApplicationId);
+        nested.Query("PRAGMA journal_mode").Should().Be("wal");
+    }
+
+    [Fact]
+    public async Task An_empty_file_becomes_a_store()
+    {
+        await File.WriteAllBytesAsync(_home.DatabasePath, [], Ct);
+
+        using var store = _home.Open();
+
+        (await store.InsertAsync(SqliteBoxStoreTests.NewBox("first"), Ct)).Version.Should().Be(1);
+        _home.Query("PRAGMA user_version").Should().Be((long)BoxStoreSchema.CurrentVersion);
+    }
+
+    [Fact]
+    public async Task Many_openers_of_a_fresh_home_at_once_all_succeed()
+    {
+        var home = Path.Combine(_home.Path, "fresh");
+
+        var stores = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => SqliteBoxStore.Open(home), Ct)));
+        try
+        {
+            await Task.WhenAll(stores.Select(s => s.InsertAsync(SqliteBoxStoreTests.NewBox(), Ct)));
+            (await stores[0].ListAsync(Ct)).Should().HaveCount(8);
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                store.Dispose();
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("random")]
+    [InlineData("text")]
+    [InlineData("sqlite-header-then-garbage")]
+    public async Task A_corrupt_file_is_refused_naming_the_file_and_left_unchanged(string kind)
+    {
+        var content = kind switch
+        {
+            "random" => RandomBytes(8192),
+            "text" => "this is not a database\n"u8.ToArray(),
+            _ => [.. "SQLite format 3\0"u8.ToArray(), .. RandomBytes(4096)],
+        };
+        await File.WriteAllBytesAsync(_home.DatabasePath, content, Ct);
+
+        var act = () => _home.Open();
+
+        act.Should().Throw<BoxStoreException>()
+            .WithMessage($"*{_home.DatabasePath}*")
+            .Which.Path.Should().Be(_home.DatabasePath);
+        (await File.ReadAllBytesAsync(_home.DatabasePath, Ct)).Should().Equal(content);
+        Directory.GetFiles(_home.Path).Should().Equal(_home.DatabasePath);
+    }
+
+    [Theory]
+    [InlineData("CREATE TABLE notes (x); INSERT INTO notes VALUES (1);", "*not a Boxlite box store*notes*")]
+    [InlineData("PRAGMA application_id = 1234;", "*another application*0x000004d2*")]
+    [InlineData("PRAGMA user_version = 7;", "*not a Boxlite box store*user_version 7*")]
+    [InlineData("PRAGMA application_id = 1115180148;", "*inconsistent*")]
+    public async Task A_foreign_database_is_refused_and_left_unchanged(string setup, string message)
+    {
+        _home.Execute(setup);
+        var before = await File.ReadAllBytesAsync(_home.DatabasePath, Ct);
+
+        var act = () => _home.Open();
+
+        act.Should().Throw<BoxStoreException>().WithMessage(message).Which.Path.Should().Be(_home.DatabasePath);
+        (await File.ReadAllBytesAsync(_home.DatabasePath, Ct)).Should().Equal(before);
+    }
+
+    [Fact]
+    public void A_store_from_a_newer_version_is_refused_with_both_versions()
+    {
+        _home.Open().Dispose();
+        _home.Execute("PRAGMA user_version = 99;");
+
+        var act = () => _home.Open();
+
+        act.Should().Throw<BoxStoreException>()
+            .WithMessage($"box store {_home.DatabasePath}: written by a newer Boxlite (schema 99, this version knows {BoxStoreSchema.CurrentVersion})*");
+        _home.Query("PRAGMA user_version").Should().Be(99L);
+    }
+
+    [Fact]
+    public void A_home_that_cannot_be_created_is_a_store_error()
+    {
+        var file = Path.Combine(_home.Path, "a-file");
+        File.WriteAllText(file, "");
+        var home = Path.Combine(file, "home");
+
+        var act = () => SqliteBoxStore.Open(home);
+
+        act.Should().Throw<BoxStoreException>().WithMessage("*cannot create the home directory*")
+            .Which.Path.Should().Be(Path.Combine(home, "boxlite.db"));
+    }
+
+    [Fact]
+    public void A_database_path_that_cannot_be_opened_is_a_store_error()
+    {
+        Directory.CreateDirectory(_home.DatabasePath);
+
+        var act = () => _home.Open();
+
+        act.Should().Throw<BoxStoreException>().Which.Path.Should().Be(_home.DatabasePath);
+    }
+
+    private static byte[] RandomBytes(int count)
+    {
+        var bytes = new byte[count];
+        new Random(12345).NextBytes(bytes);
+        return bytes;
+    }
+}

@@ -1,0 +1,73 @@
+using System.Diagnostics;
+using System.Reflection;
+
+namespace Boxlite.Runtime.Tests;
+
+/// <summary>A run of the test host (tests/Boxlite.Runtime.TestHost) as a separate process.</summary>
+internal sealed class TestHostProcess : IDisposable
+{
+    private readonly Process _process;
+    private readonly Task<string> _output;
+    private readonly Task<string> _error;
+
+    private TestHostProcess(Process process)
+    {
+        _process = process;
+        _output = process.StandardOutput.ReadToEndAsync();
+        _error = process.StandardError.ReadToEndAsync();
+    }
+
+    /// <summary>The test host's dll, as the build recorded it in this assembly.</summary>
+    public static string DllPath { get; } =
+        typeof(TestHostProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(a => a.Key == "BoxliteTestHost").Value
+        ?? throw new InvalidOperationException("the build did not record the test host path");
+
+    /// <summary>Starts the test host with a verb and its arguments.</summary>
+    public static TestHostProcess Start(params string[] args)
+    {
+        File.Exists(DllPath).Should().BeTrue($"the test host is built with the tests ({DllPath})");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(DllPath);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        return new TestHostProcess(Process.Start(start) ?? throw new InvalidOperationException("the test host did not start"));
+    }
+
+    /// <summary>Waits for the exit; kills the host (only it: it starts nothing) when it overruns the deadline.</summary>
+    public async Task<(int ExitCode, string Output, string Error)> WaitAsync(TimeSpan deadline)
+    {
+        using var timeout = new CancellationTokenSource(deadline);
+        try
+        {
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+            throw new TimeoutException($"the test host did not finish within {deadline}: {await _error}");
+        }
+
+        return (_process.ExitCode, await _output, await _error);
+    }
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+
+        _process.Dispose();
+    }
+}
