@@ -4,5 +4,5 @@ namespace Boxlite.Runtime.State;
 internal static class BoxStores
 {
     public static IBoxStore OpenDefault(string homeDirectory, TimeProvider time) =>
-        throw new NotSupportedException($"no store for {homeDirectory} ({time})");
+        SqliteBoxStore.Open(homeDirectory, time);
 }
