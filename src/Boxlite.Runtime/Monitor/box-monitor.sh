@@ -47,12 +47,15 @@ kill_command() {
 }
 
 # 3. Attached box: the runtime holds the other end of stdin; EOF means it is gone, so the box goes too.
+#    (An asynchronous list gets /dev/null as stdin, even with <&0; hand the pipe over through fd 5.)
 if [ "$attached" = 1 ]; then
+  exec 5<&0
   (
     while IFS= read -r _; do :; done
     echo host-gone >"$dir/host-gone"
     kill_command
-  ) &
+  ) <&5 5<&- &
+  exec 5<&-
 fi
 exec </dev/null
 
