@@ -53,8 +53,15 @@ internal static class BoxStoreSchema
     /// <exception cref="BoxStoreException">The file is foreign or from a newer version.</exception>
     public static void Prepare(SqliteConnection connection, string path)
     {
-        // Read-only checks first: nothing is written to a file that turns out not to be ours.
-        var version = Inspect(connection, path);
+        // Read-only checks first: nothing is written to a file that turns out not to be ours. They read several
+        // header fields and the schema, so they run in one read transaction: a concurrent first migration is seen
+        // whole or not at all.
+        int version;
+        using (connection.BeginTransaction(deferred: true))
+        {
+            version = Inspect(connection, path);
+        }
+
         Execute(connection, "PRAGMA journal_mode = WAL;");
         if (version == CurrentVersion)
         {
