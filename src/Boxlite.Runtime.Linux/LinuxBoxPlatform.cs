@@ -33,7 +33,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
     {
         logger ??= NullLogger.Instance;
         var isRoot = Libc.geteuid() == 0;
-        var layout = CgroupDiscovery.Discover(fs, options.CgroupParent, isRoot, KernelVersion());
+        var layout = CgroupDiscovery.Discover(fs, options.CgroupParent, isRoot, CgroupDiscovery.RunningKernel());
         Log.Layout(logger, layout.V2Mount, layout.BoxRoot, layout.HasKill, layout.HasFreeze, layout.V1Mounts.Keys);
         _cgroups = new BoxCgroups(layout, fs);
         _tools = tools;
@@ -240,7 +240,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
     {
         if (box.Info.Isolation is not (BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap))
         {
-            return BoxProcesses.Launcher(box);
+            return BoxProcesses.Launcher(box, pid => UsesCgroup && _cgroups.ReadProcesses(box.Id).Contains(pid));
         }
 
         IEnumerable<int> candidates = UsesCgroup && _cgroups.FileSystem.Exists(_cgroups.BoxDirectory(box.Id))
@@ -290,12 +290,5 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
     {
         var value = text is null ? null : key is null ? text.Trim() : CgroupEventWaiter.ReadKey(text, key);
         return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : null;
-    }
-
-    private static Version? KernelVersion()
-    {
-        var release = ProcFs.TryRead("/proc/sys/kernel/osrelease") ?? "";
-        var numeric = new string([.. release.TakeWhile(c => char.IsAsciiDigit(c) || c == '.')]).TrimEnd('.');
-        return Version.TryParse(!numeric.Contains('.', StringComparison.Ordinal) ? numeric + ".0" : numeric, out var v) ? v : null;
     }
 }

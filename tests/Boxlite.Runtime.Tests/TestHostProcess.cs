@@ -7,14 +7,67 @@ namespace Boxlite.Runtime.Tests;
 internal sealed class TestHostProcess : IDisposable
 {
     private readonly Process _process;
+    private readonly List<string> _lines = [];
     private readonly Task<string> _output;
     private readonly Task<string> _error;
 
     private TestHostProcess(Process process)
     {
         _process = process;
-        _output = process.StandardOutput.ReadToEndAsync();
+        _output = CollectAsync(process.StandardOutput);
         _error = process.StandardError.ReadToEndAsync();
+    }
+
+    /// <summary>The host's pid.</summary>
+    public int Pid => _process.Id;
+
+    /// <summary>Waits for the first output line starting with <paramref name="prefix"/> and returns the rest of it.</summary>
+    public async Task<string> WaitForLineAsync(string prefix, TimeSpan deadline)
+    {
+        var until = DateTime.UtcNow + deadline;
+        while (DateTime.UtcNow < until)
+        {
+            lock (_lines)
+            {
+                var line = _lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
+                if (line is not null)
+                {
+                    return line[prefix.Length..].Trim();
+                }
+            }
+
+            if (_output.IsCompleted)
+            {
+                throw new InvalidOperationException($"the test host ended without printing '{prefix}': {await _output} {await _error}");
+            }
+
+            await Task.Delay(10);
+        }
+
+        throw new TimeoutException($"the test host did not print '{prefix}' within {deadline}");
+    }
+
+    /// <summary>SIGKILLs the host: a process this test started.</summary>
+    public void KillHard()
+    {
+        _process.Kill();
+        _process.WaitForExit();
+    }
+
+    private async Task<string> CollectAsync(StreamReader reader)
+    {
+        var all = new System.Text.StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            lock (_lines)
+            {
+                _lines.Add(line);
+            }
+
+            all.AppendLine(line);
+        }
+
+        return all.ToString();
     }
 
     /// <summary>The test host's dll, as the build recorded it in this assembly.</summary>
@@ -24,7 +77,10 @@ internal sealed class TestHostProcess : IDisposable
         ?? throw new InvalidOperationException("the build did not record the test host path");
 
     /// <summary>Starts the test host with a verb and its arguments.</summary>
-    public static TestHostProcess Start(params string[] args)
+    public static TestHostProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts the test host with extra environment variables.</summary>
+    public static TestHostProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         File.Exists(DllPath).Should().BeTrue($"the test host is built with the tests ({DllPath})");
         var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
@@ -37,6 +93,11 @@ internal sealed class TestHostProcess : IDisposable
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
+        }
+
+        foreach (var (key, value) in environment)
+        {
+            start.Environment[key] = value;
         }
 
         return new TestHostProcess(Process.Start(start) ?? throw new InvalidOperationException("the test host did not start"));

@@ -1,3 +1,5 @@
+using Boxlite.Runtime.Linux.Processes;
+
 namespace Boxlite.Runtime.Linux.Cgroups;
 
 /// <summary>Finds the cgroup hierarchies from <c>/proc/self/mountinfo</c> and decides where box cgroups live.</summary>
@@ -64,6 +66,14 @@ internal static class CgroupDiscovery
             IsDelegated = delegated,
             IsRoot = isRoot,
         };
+    }
+
+    /// <summary>The running kernel's version (<c>/proc/sys/kernel/osrelease</c>), or null.</summary>
+    public static Version? RunningKernel()
+    {
+        var release = ProcFs.TryRead("/proc/sys/kernel/osrelease") ?? "";
+        var numeric = new string([.. release.TakeWhile(c => char.IsAsciiDigit(c) || c == '.')]).TrimEnd('.');
+        return Version.TryParse(!numeric.Contains('.', StringComparison.Ordinal) ? numeric + ".0" : numeric, out var v) ? v : null;
     }
 
     private static (string? Anchor, string? BoxRoot, string Detail, bool Delegated) ChooseBoxRoot(

@@ -8,6 +8,11 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
     // Runs inside the new namespace: record the command's namespace pid, then become the command.
     private const string NamespacePidWrapper = "echo $$ >\"$0\" || exit 125; exec \"$@\"";
 
+    // The first process of a fresh PID namespace ignores every signal it has no handler for, so a plain command
+    // there would never see its stop signal. A shell stays pid 1 (reaping orphans) and runs the wrapper, and so the
+    // command, as pid 2 in the foreground; "exit $?" keeps sh from exec'ing its last command in place.
+    private const string NamespaceInit = "s=$0; f=$1; shift; \"$s\" -c '" + "echo $$ >\"$0\" || exit 125; exec \"$@\"" + "' \"$f\" \"$@\"; exit $?";
+
     /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
     public void EnsureSupported(BoxIsolation isolation)
     {
@@ -52,7 +57,7 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
                 }
 
                 unshare.AddRange(["--pid", "--fork", "--mount-proc", "--"]);
-                return [.. unshare, .. Wrapper(box)];
+                return [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile];
 
             case BoxIsolation.Bubblewrap:
                 var workdir = options.WorkingDirectory ?? box.Directory;

@@ -14,18 +14,22 @@ internal static class BoxProcesses
     public static ProcessIdentity? Monitor(BoxContext box) =>
         box.Info.Monitor is { } m && ProcessSignaller.IsAlive(m) ? m : null;
 
-    /// <summary>The monitor's first child (the command, or the isolation launcher), proven by parentage and start time.</summary>
-    public static ProcessIdentity? Launcher(BoxContext box)
+    /// <summary>
+    /// The monitor's first child (the command, or the isolation launcher). Proven by being the live monitor's child
+    /// started after it; once the monitor is gone, only membership in the box's containment (<paramref name="inBox"/>)
+    /// proves it, and without containment nothing does.
+    /// </summary>
+    public static ProcessIdentity? Launcher(BoxContext box, Func<int, bool>? inBox = null)
     {
         if (box.Info.Monitor is not { } monitor || ReadNumber(box.ChildPidFile) is not { } pid ||
-            ProcFs.TryReadStat(pid) is not { IsDead: false } stat || monitor.BootId != ProcFs.BootId)
+            ProcFs.TryReadStat(pid) is not { IsDead: false } stat || monitor.BootId != ProcFs.BootId ||
+            stat.StartTime < monitor.StartTime)
         {
             return null;
         }
 
-        // Born after the monitor, and the monitor's child (or an orphan once the monitor is gone).
-        var parentOk = !ProcessSignaller.IsAlive(monitor) || stat.ParentPid == monitor.Pid;
-        return stat.StartTime >= monitor.StartTime && parentOk ? new ProcessIdentity(pid, stat.StartTime, monitor.BootId) : null;
+        var proven = ProcessSignaller.IsAlive(monitor) ? stat.ParentPid == monitor.Pid : inBox?.Invoke(pid) == true;
+        return proven ? new ProcessIdentity(pid, stat.StartTime, monitor.BootId) : null;
     }
 
     /// <summary>The init (innermost pid 1) of the PID namespace the launcher created, or null.</summary>

@@ -61,7 +61,7 @@ public sealed class BoxliteRuntimeBuilder
 
         var platform = BoxliteServiceCollectionExtensions.SelectPlatform(_platforms.Select(f => f(_options, _loggerFactory)));
         var store = _store ?? BoxStores.OpenDefault(_options.HomeDirectory, _time);
-        var runtime = new BoxRuntime(_options, store, platform, _time, _loggerFactory);
+        var runtime = new BoxRuntime(_options, store, platform, _time, _loggerFactory, ownsStore: _store is null);
         if (_options.RecoverOnStart)
         {
             await runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);

@@ -21,7 +21,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
     {
         var current = await runtime.Store.GetAsync(Id, cancellationToken).ConfigureAwait(false)
             ?? throw new BoxNotFoundException(Id.Value);
-        if (current.State is BoxState.Running or BoxState.Paused && !runtime.IsMonitorAlive(current))
+        if (current.State is BoxState.Running or BoxState.Paused && runtime.HasFinished(current))
         {
             current = await runtime.FinalizeExitAsync(current, cancellationToken).ConfigureAwait(false)
                 ?? throw new BoxNotFoundException(Id.Value);
@@ -382,7 +382,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         var context = runtime.Context(info);
         var deadline = runtime.Time.GetTimestamp() + (long)(grace.TotalSeconds * runtime.Time.TimestampFrequency);
         var delay = PollMin;
-        while (!File.Exists(context.ExitFile) && runtime.IsMonitorAlive(info) && runtime.Time.GetTimestamp() < deadline)
+        while (!runtime.HasFinished(info) && runtime.Time.GetTimestamp() < deadline)
         {
             await Task.Delay(delay, runtime.Time, cancellationToken).ConfigureAwait(false);
             delay = delay * 2 > PollMax ? PollMax : delay * 2;

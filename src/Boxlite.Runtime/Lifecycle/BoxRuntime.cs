@@ -19,9 +19,11 @@ internal sealed class BoxRuntime : IBoxRuntime
     private readonly ConcurrentDictionary<BoxId, MonitorProcess> _monitors = new();
     private readonly ConcurrentDictionary<BoxId, SemaphoreSlim> _locks = new();
     private readonly CancellationTokenSource _disposing = new();
+    private readonly bool _ownsStore;
     private int _disposed;
 
-    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null)
+    /// <summary>Creates the runtime; with <paramref name="ownsStore"/> it disposes the store when it is disposed.</summary>
+    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null, bool ownsStore = false)
     {
         var problems = options.Validate();
         if (problems.Count > 0)
@@ -31,6 +33,7 @@ internal sealed class BoxRuntime : IBoxRuntime
 
         Options = options;
         Store = store;
+        _ownsStore = ownsStore;
         Platform = platform;
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Boxlite.Runtime");
@@ -120,7 +123,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         foreach (var info in records)
         {
             // Notice exits nobody watched; an auto-removed box drops out of the list.
-            var current = info.State is BoxState.Running or BoxState.Paused && !IsMonitorAlive(info)
+            var current = info.State is BoxState.Running or BoxState.Paused && HasFinished(info)
                 ? await FinalizeExitAsync(info, cancellationToken).ConfigureAwait(false)
                 : info;
             if (current is not null)
@@ -144,7 +147,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         for (var attempt = 0; ; attempt++)
         {
             info = await Store.GetAsync(info.Id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
-            if (info.State is BoxState.Running or BoxState.Paused && !IsMonitorAlive(info))
+            if (info.State is BoxState.Running or BoxState.Paused && HasFinished(info))
             {
                 info = await FinalizeExitAsync(info, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
             }
@@ -206,6 +209,10 @@ internal sealed class BoxRuntime : IBoxRuntime
 
         _monitors.Clear();
         _disposing.Dispose();
+        if (_ownsStore)
+        {
+            Store.Dispose();
+        }
     }
 
     /// <summary>Stops every attached box this runtime started (graceful host shutdown).</summary>
@@ -232,6 +239,9 @@ internal sealed class BoxRuntime : IBoxRuntime
     internal BoxContext Context(BoxInfo info) => new(info, DirectoryOf(info.Id));
 
     internal bool IsMonitorAlive(BoxInfo info) => info.Monitor is { } monitor && Platform.IsAlive(monitor);
+
+    /// <summary>True once the command of a started box is done: its exit status is written, or its monitor is gone.</summary>
+    internal bool HasFinished(BoxInfo info) => !IsMonitorAlive(info) || File.Exists(Context(info).ExitFile);
 
     internal void Crash(string point) => CrashPoint?.Invoke(point);
 
@@ -294,7 +304,7 @@ internal sealed class BoxRuntime : IBoxRuntime
                 return null;
             }
 
-            if (current.State is not (BoxState.Running or BoxState.Paused) || IsMonitorAlive(current))
+            if (current.State is not (BoxState.Running or BoxState.Paused) || !HasFinished(current))
             {
                 return current;
             }

@@ -58,7 +58,7 @@ internal sealed class Recovery(BoxRuntime runtime)
                 _halfCreated++;
                 return;
 
-            case BoxState.Running or BoxState.Paused when runtime.IsMonitorAlive(info):
+            case BoxState.Running or BoxState.Paused when !runtime.HasFinished(info):
                 if (!info.Detached && !IsAlive(info.Owner))
                 {
                     await new Box(runtime, info).StopAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);

@@ -69,6 +69,7 @@ internal sealed class MonitorProcess : IDisposable
         psi.Environment["BOXLITE_COMMAND_JOIN"] = string.Join('\n', plan.CommandJoinFiles);
         psi.Environment["BOXLITE_KILL_FILE"] = plan.KillFile ?? string.Empty;
         psi.Environment["BOXLITE_PROCS_FILE"] = plan.ProcsFile ?? string.Empty;
+        psi.Environment["BOXLITE_KILL_PID_FILE"] = plan.KillPidFile ?? string.Empty;
         psi.Environment["BOXLITE_ATTACHED"] = options.Detached ? "0" : "1";
         psi.Environment["BOXLITE_LOG_MAX"] = maxLogBytes.ToString(CultureInfo.InvariantCulture);
         psi.Environment["BOXLITE_WORKDIR"] = options.WorkingDirectory ?? box.Directory;

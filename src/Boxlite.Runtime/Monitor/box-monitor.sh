@@ -9,10 +9,11 @@ join=${BOXLITE_JOIN:-}
 command_join=${BOXLITE_COMMAND_JOIN:-}
 kill_file=${BOXLITE_KILL_FILE:-}
 procs_file=${BOXLITE_PROCS_FILE:-}
+kill_pid_file=${BOXLITE_KILL_PID_FILE:-}
 attached=${BOXLITE_ATTACHED:-0}
 log_max=${BOXLITE_LOG_MAX:-16777216}
 workdir=${BOXLITE_WORKDIR:-$dir}
-unset BOXLITE_DIR BOXLITE_JOIN BOXLITE_COMMAND_JOIN BOXLITE_KILL_FILE BOXLITE_PROCS_FILE BOXLITE_ATTACHED BOXLITE_LOG_MAX BOXLITE_WORKDIR
+unset BOXLITE_DIR BOXLITE_JOIN BOXLITE_COMMAND_JOIN BOXLITE_KILL_FILE BOXLITE_PROCS_FILE BOXLITE_KILL_PID_FILE BOXLITE_ATTACHED BOXLITE_LOG_MAX BOXLITE_WORKDIR
 nl='
 '
 
@@ -26,7 +27,10 @@ unset IFS
 # 2. Handshake: tell the runtime our pid, then start only when it says "go" (it verifies containment first).
 echo "joined $$"
 IFS= read -r go || go=
-[ "$go" = go ] || exit 125
+if [ "$go" != go ]; then
+  printf '125\nnot-started\n' >"$dir/exit.tmp" && mv -f "$dir/exit.tmp" "$dir/exit"
+  exit 125
+fi
 exec >>"$dir/monitor.log" 2>&1
 
 # Kills what is left of the command's tree (not the monitor, not the loggers).
@@ -34,27 +38,36 @@ kill_command() {
   if [ -n "$kill_file" ]; then
     echo 1 >"$kill_file"
   elif [ -n "$procs_file" ]; then
+    # Without cgroup.kill: freeze (no forks, no pid reuse while we read), SIGKILL every pid, thaw; repeat.
+    freeze=${procs_file%/*}/cgroup.freeze
     i=0
-    while [ "$i" -lt 200 ]; do
-      pids=$(cat "$procs_file" 2>/dev/null) || return 0
-      [ -n "$pids" ] || return 0
+    while [ "$i" -lt 100 ]; do
+      echo 1 >"$freeze" 2>/dev/null
+      pids=$(cat "$procs_file" 2>/dev/null) || pids=
       IFS=$nl
       for p in $pids; do kill -KILL "$p" 2>/dev/null; done
       unset IFS
+      echo 0 >"$freeze" 2>/dev/null
+      [ -n "$pids" ] || return 0
+      sleep 0.01
       i=$((i + 1))
     done
+  elif [ -n "$kill_pid_file" ]; then
+    # macOS: the group keeper kills its whole process group when told to stop; it removes this file before it exits.
+    p=$(cut -d' ' -f1 "$kill_pid_file" 2>/dev/null) && [ -n "$p" ] && kill -TERM "$p" 2>/dev/null
   fi
 }
 
 # 3. Attached box: the runtime holds the other end of stdin; EOF means it is gone, so the box goes too.
-#    (An asynchronous list gets /dev/null as stdin, even with <&0; hand the pipe over through fd 5.)
+#    (Through fd 5: sh gives a background list /dev/null as stdin before applying its own redirections.)
 if [ "$attached" = 1 ]; then
   exec 5<&0
   (
+    exec 0<&5 5<&-
     while IFS= read -r _; do :; done
     echo host-gone >"$dir/host-gone"
     kill_command
-  ) <&5 5<&- &
+  ) &
   exec 5<&-
 fi
 exec </dev/null

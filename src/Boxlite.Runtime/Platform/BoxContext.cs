@@ -39,6 +39,12 @@ public sealed record BoxLaunchPlan
     /// <summary>Without a kill file, the monitor SIGKILLs every pid listed here but its own, until none is left.</summary>
     public string? ProcsFile { get; init; }
 
+    /// <summary>
+    /// Without a kill file or procs file: a file whose first word is the pid of a process that kills the command's
+    /// tree when it gets SIGTERM (macOS: the process-group keeper).
+    /// </summary>
+    public string? KillPidFile { get; init; }
+
     /// <summary>Argv placed before the monitor itself to give it a session of its own (e.g. <c>setsid</c>); empty for none.</summary>
     public IReadOnlyList<string> SessionPrefix { get; init; } = [];
 }

@@ -53,13 +53,13 @@ internal static class BoxStoreSchema
     /// <exception cref="BoxStoreException">The file is foreign or from a newer version.</exception>
     public static void Prepare(SqliteConnection connection, string path)
     {
-        // Read-only checks first: nothing is written to a file that turns out not to be ours. They read several
-        // header fields and the schema, so they run in one read transaction: a concurrent first migration is seen
-        // whole or not at all.
+        // Read-only checks first: nothing is written to a file that turns out not to be ours. They run in a read
+        // transaction so that a migration committed by another process is seen whole or not at all.
         int version;
-        using (connection.BeginTransaction(deferred: true))
+        using (var look = connection.BeginTransaction(deferred: true))
         {
             version = Inspect(connection, path);
+            look.Rollback();
         }
 
         Execute(connection, "PRAGMA journal_mode = WAL;");

@@ -1,0 +1,246 @@
+using System.Diagnostics;
+using Boxlite.Runtime.Linux.Cgroups;
+using Boxlite.Runtime.Linux.Interop;
+using Boxlite.Runtime.Linux.Processes;
+using Boxlite.Runtime.Linux.Reaping;
+
+namespace Boxlite.Runtime.Linux.Tests;
+
+/// <summary>Real boxes: the recorded-pid bug, the fallbacks, pid reuse, limits, signals and the reap of a big tree.</summary>
+public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
+{
+    private const string Shim = "sh -c 'sleep 1000 & sleep 1000 & wait' & sh -c 'sleep 1000 & wait' & wait";
+
+    private readonly CgroupSandbox _sandbox = new();
+
+    [Theory]
+    [InlineData(BoxIsolation.Bubblewrap)]
+    [InlineData(BoxIsolation.PidNamespace)]
+    public async Task Killing_the_recorded_launcher_leaves_survivors_but_the_cgroup_reaper_leaves_none(BoxIsolation isolation)
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var platform = _sandbox.Platform();
+        var box = _sandbox.NewBox(isolation);
+        var plan = await platform.PrepareAsync(box, CancellationToken.None);
+        box = _sandbox.LaunchTree(box, plan, Shim);
+        await _sandbox.WaitForTreeAsync(box, 6);
+
+        // The bug this library exists to avoid: the launcher (bwrap / unshare) is all the recorded pid names.
+        Libc.kill(box.Info.Monitor!.Pid, LinuxSignals.Kill).Should().Be(0);
+        await Task.Delay(200, TestContext.Current.CancellationToken);
+        _sandbox.MarkedProcesses().Should().NotBeEmpty("the inner PID-namespace tree outlives its launcher");
+
+        var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        report.ProcessesKilled.Should().BeGreaterThan(0);
+        (await _sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(2))).Should().BeEmpty();
+        Directory.Exists(_sandbox.Layout.BoxDirectory(box.Id)).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData(BoxIsolation.Bubblewrap)]
+    [InlineData(BoxIsolation.PidNamespace)]
+    public async Task The_pid_namespace_init_reaper_kills_the_whole_namespace_without_a_cgroup(BoxIsolation isolation)
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
+        var box = _sandbox.NewBox(isolation);
+        box = await _sandbox.StartWithMonitorAsync(platform, box, "setsid sh -c 'sleep 1000 &' & " + Shim);
+        await WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 8);
+
+        var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
+
+        report.Method.Should().Be(PidNamespaceInitReaper.MethodName);
+        report.ProcessesKilled.Should().BeGreaterThanOrEqualTo(6);
+        (await _sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(2))).Should().BeEmpty();
+    }
+
+    [Fact]
+    public void The_pid_namespace_init_reaper_refuses_a_box_without_a_namespace()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
+
+        var act = () => platform.EnsureSupported(new BoxOptions { Command = "sleep" });
+
+        act.Should().Throw<PlatformCapabilityException>().Which.Reason.Should().Contain("isolation None");
+    }
+
+    [Fact]
+    public async Task A_record_whose_pid_now_belongs_to_another_process_is_never_signalled()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        using var sleep = Process.Start("sleep", "1000");
+        try
+        {
+            var real = ProcessSignaller.TryGetIdentity(sleep.Id)!;
+            var stale = real with { StartTime = real.StartTime - 1 };
+            var box = _sandbox.NewBox();
+            box = box with { Info = box.Info with { Monitor = stale } };
+            await File.WriteAllTextAsync(box.ChildPidFile, $"{sleep.Id}\n", TestContext.Current.CancellationToken);
+            var platform = _sandbox.Platform(SinglePidReaper.MethodName);
+
+            platform.IsAlive(stale).Should().BeFalse();
+            ProcessSignaller.TrySignal(stale, LinuxSignals.Kill).Should().BeFalse();
+            (await platform.SignalCommandAsync(box, "KILL", CancellationToken.None)).Should().Be(0);
+            (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(2), CancellationToken.None)).ProcessesKilled.Should().Be(0);
+
+            await Task.Delay(100, TestContext.Current.CancellationToken);
+            sleep.HasExited.Should().BeFalse();
+        }
+        finally
+        {
+            sleep.Kill();
+            await sleep.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
+    [Fact]
+    public async Task A_pids_limit_stops_a_fork_bomb()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        Assert.SkipWhen(_sandbox.Layout.Support("pids").Backend == LimitBackend.None, "the pids controller is not usable here");
+        var platform = _sandbox.Platform();
+        var box = _sandbox.NewBox(limits: new BoxLimits { PidsMax = 40 });
+        var plan = await platform.PrepareAsync(box, CancellationToken.None);
+        box = _sandbox.LaunchTree(box, plan, "exec perl -e 'while (1) { fork }'");
+        await _sandbox.WaitForTreeAsync(box, 30);
+
+        var count = (await platform.GetMetricsAsync(box, CancellationToken.None)).ProcessCount;
+
+        count.Should().BeLessThanOrEqualTo(40);
+        (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None)).ContainmentRemoved.Should().BeTrue();
+        (await _sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(2))).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_memory_limit_stops_an_allocator()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        Assert.SkipWhen(_sandbox.Layout.Support("memory").Backend == LimitBackend.None, _sandbox.Layout.Support("memory").Detail);
+        var platform = _sandbox.Platform();
+        var box = _sandbox.NewBox(limits: new BoxLimits { MemoryBytes = 32L << 20 });
+        box = await _sandbox.StartWithMonitorAsync(platform, box, "exec perl -e '$x = \"a\" x (256 * 1024 * 1024); print length $x'");
+
+        await WaitUntilAsync(() => File.Exists(box.ExitFile));
+
+        (await File.ReadAllLinesAsync(box.ExitFile, TestContext.Current.CancellationToken))[0].Should().Be("137", "the allocator is OOM-killed (128 + SIGKILL)");
+        (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None)).ContainmentRemoved.Should().BeTrue();
+    }
+
+    [Theory]
+    [InlineData(BoxIsolation.None)]
+    [InlineData(BoxIsolation.PidNamespace)]
+    [InlineData(BoxIsolation.Bubblewrap)]
+    public async Task The_stop_signal_reaches_the_command_itself_through_the_launcher(BoxIsolation isolation)
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var platform = _sandbox.Platform();
+        var box = _sandbox.NewBox(isolation);
+        box = await _sandbox.StartWithMonitorAsync(platform, box, "trap 'exit 7' TERM; touch ready; while :; do sleep 0.05; done");
+        await WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+
+        var signalled = await platform.SignalCommandAsync(box, "TERM", CancellationToken.None);
+
+        signalled.Should().Be(1);
+        await WaitUntilAsync(() => File.Exists(box.ExitFile));
+        (await File.ReadAllLinesAsync(box.ExitFile, TestContext.Current.CancellationToken))[0].Should().Be("7");
+        (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None)).ContainmentRemoved.Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task Pausing_freezes_the_whole_box_and_metrics_come_from_the_cgroup()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var platform = _sandbox.Platform();
+        var box = _sandbox.NewBox();
+        box = await _sandbox.StartWithMonitorAsync(platform, box, "sleep 1000 & sleep 1000 & wait");
+        await _sandbox.WaitForTreeAsync(box, 3);
+
+        await platform.SetFrozenAsync(box, true, CancellationToken.None);
+        ProcFs.TryReadStat(box.Info.Monitor!.Pid)!.Value.State.Should().NotBe('R');
+        await platform.SetFrozenAsync(box, false, CancellationToken.None);
+        var metrics = await platform.GetMetricsAsync(box, CancellationToken.None);
+
+        metrics.ProcessCount.Should().BeGreaterThanOrEqualTo(4);
+        metrics.CpuTime.Should().NotBeNull();
+        (await platform.ListContainedBoxesAsync(CancellationToken.None)).Should().Contain(box.Id);
+        await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
+        (await platform.ListContainedBoxesAsync(CancellationToken.None)).Should().NotContain(box.Id);
+    }
+
+    [Fact]
+    public async Task A_thousand_process_tree_is_reaped_to_zero_with_its_cgroup_removed()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        const string tree = "for b in $(seq 20); do sh -c 'for i in $(seq 49); do sleep 1000 & done; wait' & done; wait";
+
+        // Warm both paths on a one-process tree so that neither is charged with first-call (JIT) costs.
+        await ReapWithAsync(CgroupKillReaper.MethodName, "exec sleep 1000", 1);
+        await ReapWithAsync(CgroupFreezeKillReaper.MethodName, "exec sleep 1000", 1);
+        await ReapByHandAsync("exec sleep 1000", 1);
+
+        var kill = await ReapWithAsync(CgroupKillReaper.MethodName, tree);
+        var byHand = await ReapByHandAsync(tree);
+        var freeze = await ReapWithAsync(CgroupFreezeKillReaper.MethodName, tree);
+
+        output.WriteLine($"1,000 processes: by hand (cgroup.kill + populated 0 + rmdir) {byHand.TotalMilliseconds:F1} ms; " +
+                         $"cgroup-kill {kill.TotalMilliseconds:F1} ms; cgroup-freeze-kill {freeze.TotalMilliseconds:F1} ms");
+    }
+
+    private async Task<TimeSpan> ReapWithAsync(string reaper, string tree, int size = 1000)
+    {
+        var platform = _sandbox.Platform(reaper);
+        var box = _sandbox.NewBox();
+        var plan = await platform.PrepareAsync(box, CancellationToken.None);
+        box = _sandbox.LaunchTree(box, plan, tree);
+        await _sandbox.WaitForTreeAsync(box, size);
+
+        var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(30), CancellationToken.None);
+
+        report.ProcessesKilled.Should().BeGreaterThanOrEqualTo(size);
+        Directory.Exists(_sandbox.Layout.BoxDirectory(box.Id)).Should().BeFalse();
+        (await _sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(2))).Should().BeEmpty();
+        return report.Duration;
+    }
+
+    private async Task<TimeSpan> ReapByHandAsync(string tree, int size = 1000)
+    {
+        var fs = CgroupFileSystem.Instance;
+        var box = _sandbox.NewBox();
+        var dir = _sandbox.Layout.BoxDirectory(box.Id);
+        Directory.CreateDirectory(Path.GetDirectoryName(dir)!);
+        fs.CreateDirectory(dir);
+        fs.CreateDirectory(Path.Combine(dir, BoxCgroups.CommandCgroup));
+        var plan = new Platform.BoxLaunchPlan { CommandJoinFiles = [Path.Combine(dir, BoxCgroups.CommandCgroup, "cgroup.procs")] };
+        box = _sandbox.LaunchTree(box, plan, tree);
+        await _sandbox.WaitForTreeAsync(box, size);
+
+        var sw = Stopwatch.StartNew();
+        fs.Write(Path.Combine(dir, "cgroup.kill"), "1");
+        (await CgroupEventWaiter.WaitAsync(fs, Path.Combine(dir, "cgroup.events"), "populated", "0", TimeSpan.FromSeconds(30), TimeProvider.System, CancellationToken.None))
+            .Should().BeTrue();
+        while (fs.RemoveDirectory(Path.Combine(dir, BoxCgroups.CommandCgroup)) == Libc.EBUSY)
+        {
+        }
+
+        while (fs.RemoveDirectory(dir) == Libc.EBUSY)
+        {
+        }
+
+        sw.Stop();
+        return sw.Elapsed;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "the condition should come true");
+            await Task.Delay(20);
+        }
+    }
+
+    public void Dispose() => _sandbox.Dispose();
+}

@@ -1,0 +1,274 @@
+using Boxlite.Runtime.Tests;
+
+namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
+
+/// <summary>The whole lifecycle on the real Linux platform: real processes, real cgroups, real second processes.</summary>
+public sealed class LifecycleTests
+{
+    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(60);
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task An_attached_box_is_reaped_when_its_host_is_SIGKILLed()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        using var host = StartHost(home, "run", home.Home, home.CgroupParent, "attached", "None", "/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait");
+        var id = BoxId.Parse(await host.WaitForLineAsync("id ", Generous));
+        (await LinuxHome.EventuallyAsync(() => home.CountMarked() >= 3, Generous)).Should().BeTrue();
+
+        host.KillHard();
+
+        // The monitor notices EOF on its host pipe and kills the box itself (the design's bound is 2 s).
+        (await LinuxHome.EventuallyAsync(() => home.CountMarked() == 0, Generous)).Should().BeTrue("survivors: " + string.Join(",", home.Marked()));
+        var recovery = await home.Runtime.RecoverAsync(Token);
+        var info = await home.Runtime.Store.GetAsync(id, Token);
+        info!.State.Should().Be(BoxState.Exited);
+        info.KilledBy.Should().Be("KILL");
+        recovery.StillRunning.Should().Be(0);
+        home.LeftoverCgroups().Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_detached_box_survives_its_host_and_a_second_process_lists_execs_stops_and_removes_it()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        using var host = StartHost(home, "run", home.Home, home.CgroupParent, "detached", "PidNamespace", "/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait");
+        var id = await host.WaitForLineAsync("id ", Generous);
+        (await LinuxHome.EventuallyAsync(() => home.CountMarked() >= 3, Generous)).Should().BeTrue();
+
+        host.KillHard();
+        await Task.Delay(500, Token);
+
+        home.CountMarked().Should().BeGreaterThanOrEqualTo(3);
+        await using var second = home.Open();
+        (await second.RecoverAsync(Token)).StillRunning.Should().Be(1);
+        (await second.ListAsync(Token)).Should().ContainSingle(b => b.Id.Value == id && b.State == BoxState.Running);
+        var box = await second.GetAsync(id, Token);
+        (await box.ExecAsync("/bin/sh", ["-c", "echo inside"], Token)).StandardOutput.Should().Be("inside\n");
+        await box.StopAsync(TimeSpan.FromSeconds(5), Token);
+        await second.RemoveAsync(id, cancellationToken: Token);
+
+        home.CountMarked().Should().Be(0);
+        home.LeftoverCgroups().Should().BeEmpty();
+        (await second.ListAsync(Token)).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(BoxIsolation.None)]
+    [InlineData(BoxIsolation.PidNamespace)]
+    [InlineData(BoxIsolation.Bubblewrap)]
+    public async Task The_stop_signal_reaches_the_command_through_each_isolation(BoxIsolation isolation)
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("trap 'echo trapped; exit 42' TERM; echo ready; while :; do sleep 0.05; done", isolation), Token);
+        await WaitForLogAsync(box, "ready");
+
+        var report = await box.StopAsync(TimeSpan.FromSeconds(10), Token);
+
+        var info = await box.RefreshAsync(Token);
+        info.State.Should().Be(BoxState.Exited);
+        info.ExitCode.Should().Be(42);
+        info.KilledBy.Should().BeNull();
+        report.Survivors.Should().BeEmpty();
+        home.CountMarked().Should().Be(0);
+        Directory.Exists(home.V2BoxDirectory(box.Id)).Should().BeFalse();
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task An_exit_while_no_host_runs_is_recorded_and_honoured_at_recovery(bool autoRemove)
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        using var host = StartHost(home, "run", home.Home, home.CgroupParent, "detached", "None", "/bin/sh", "-c", "read _ < /dev/null; sleep 1; exit 7");
+        var id = BoxId.Parse(await host.WaitForLineAsync("id ", Generous));
+        host.KillHard();
+        if (autoRemove)
+        {
+            var record = await home.Runtime.Store.GetAsync(id, Token);
+            await home.Runtime.Store.TryUpdateAsync(record! with { Options = record.Options with { AutoRemove = true } }, Token);
+        }
+
+        // No runtime watches now; the monitor alone records the exit.
+        var exitFile = Path.Combine(home.Runtime.DirectoryOf(id), "exit");
+        (await LinuxHome.EventuallyAsync(() => File.Exists(exitFile), Generous)).Should().BeTrue();
+        var report = await home.Runtime.RecoverAsync(Token);
+
+        report.MarkedExited.Should().Be(1);
+        var info = await home.Runtime.Store.GetAsync(id, Token);
+        if (autoRemove)
+        {
+            info.Should().BeNull();
+            Directory.Exists(home.Runtime.DirectoryOf(id)).Should().BeFalse();
+        }
+        else
+        {
+            info!.ExitCode.Should().Be(7);
+            info.State.Should().Be(BoxState.Exited);
+        }
+
+        home.LeftoverCgroups().Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData(BoxIsolation.None)]
+    [InlineData(BoxIsolation.PidNamespace)]
+    [InlineData(BoxIsolation.Bubblewrap)]
+    public async Task Exec_returns_output_and_exit_code_and_what_it_leaves_running_is_reaped_with_the_box(BoxIsolation isolation)
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("echo ready; sleep 1000", isolation), Token);
+        await WaitForLogAsync(box, "ready");
+        var before = home.CountMarked();
+
+        var result = await box.ExecAsync("/bin/sh", ["-c", "sleep 1000 >/dev/null 2>&1 & echo started; echo warn >&2; exit 3"], Token);
+
+        result.Should().Be(new BoxExecResult(3, "started\n", "warn\n"));
+        home.CountMarked().Should().BeGreaterThan(before);
+        await box.StopAsync(TimeSpan.FromSeconds(5), Token);
+        home.CountMarked().Should().Be(0);
+    }
+
+    [Theory]
+    [InlineData(BoxIsolation.PidNamespace)]
+    [InlineData(BoxIsolation.Bubblewrap)]
+    public async Task Exec_in_a_namespaced_box_runs_in_the_box_PID_namespace(BoxIsolation isolation)
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("echo ready; sleep 1000", isolation), Token);
+        await WaitForLogAsync(box, "ready");
+
+        var result = await box.ExecAsync("/bin/sh", ["-c", "ls /proc | grep -c '^[0-9]'"], Token);
+
+        // The host has far more processes than the few a fresh namespace holds.
+        int.Parse(result.StandardOutput.Trim(), System.Globalization.CultureInfo.InvariantCulture).Should().BeLessThan(12);
+    }
+
+    [Fact]
+    public async Task Pause_freezes_every_process_and_resume_thaws_them()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("i=0; while :; do i=$((i+1)); echo $i > counter; sleep 0.01; done & sleep 1000"), Token);
+        var counter = Path.Combine(home.Runtime.DirectoryOf(box.Id), "counter");
+        (await LinuxHome.EventuallyAsync(() => File.Exists(counter), Generous)).Should().BeTrue();
+
+        await box.PauseAsync(Token);
+        var events = await File.ReadAllTextAsync(Path.Combine(home.V2BoxDirectory(box.Id), "cgroup.events"), Token);
+        var frozenAt = await File.ReadAllTextAsync(counter, Token);
+        await Task.Delay(300, Token);
+        var stillAt = await File.ReadAllTextAsync(counter, Token);
+        await box.ResumeAsync(Token);
+
+        events.Should().Contain("frozen 1");
+        stillAt.Should().Be(frozenAt);
+        (await box.RefreshAsync(Token)).State.Should().Be(BoxState.Running);
+        (await LinuxHome.EventuallyAsync(() => File.ReadAllText(counter) != stillAt, Generous)).Should().BeTrue();
+        await box.PauseAsync(Token);
+        await home.Runtime.RemoveAsync(box.Id.Value, force: true, Token);
+        home.CountMarked().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task Metrics_come_from_the_whole_box()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("for i in 1 2 3 4 5; do sleep 1000 & done; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo ready; wait"), Token);
+        await WaitForLogAsync(box, "ready");
+
+        var metrics = await box.GetMetricsAsync(Token);
+
+        metrics.ProcessCount.Should().BeGreaterThanOrEqualTo(6);
+        metrics.CpuTime.Should().BeGreaterThan(TimeSpan.Zero);
+        metrics.MemoryCurrentBytes.Should().BeGreaterThan(0);
+        metrics.MemoryPeakBytes.Should().BeGreaterThanOrEqualTo(metrics.MemoryCurrentBytes!.Value);
+    }
+
+    [Fact]
+    public async Task Concurrent_stops_from_two_processes_do_the_work_once()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("trap '' TERM; sleep 1000 & while :; do sleep 0.05; done"), Token);
+        (await LinuxHome.EventuallyAsync(() => home.CountMarked() >= 2, Generous)).Should().BeTrue();
+
+        using var a = StartHost(home, "stop", home.Home, home.CgroupParent, box.Id.Value);
+        using var b = StartHost(home, "stop", home.Home, home.CgroupParent, box.Id.Value);
+        var results = await Task.WhenAll(a.WaitAsync(Generous), b.WaitAsync(Generous));
+
+        results.Should().OnlyContain(r => r.ExitCode == 0);
+        results.Count(r => !r.Output.Contains("killed 0", StringComparison.Ordinal)).Should().Be(1);
+        (await box.RefreshAsync(Token)).State.Should().Be(BoxState.Exited);
+        home.CountMarked().Should().Be(0);
+    }
+
+    [Fact]
+    public async Task A_detached_box_with_a_thousand_process_nested_tree_is_reaped_to_zero_before_remove_returns()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var script = "for j in 1 2 3 4; do unshare --pid --fork --mount-proc sh -c 'i=0; while [ $i -lt 250 ]; do sleep 1000 & i=$((i+1)); done; wait' & done; wait";
+        var box = await home.Runtime.RunAsync(home.Sh(script, BoxIsolation.PidNamespace), Token);
+        (await LinuxHome.EventuallyAsync(() => home.CountMarked() >= 1000, TimeSpan.FromMinutes(2))).Should().BeTrue();
+
+        var report = await home.Runtime.RemoveAsync(box.Id.Value, force: true, Token);
+
+        report!.ProcessesKilled.Should().BeGreaterThanOrEqualTo(1000);
+        report.Survivors.Should().BeEmpty();
+        home.CountMarked().Should().Be(0);
+        home.LeftoverCgroups().Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("create:after-insert")]
+    [InlineData("start:after-prepare")]
+    [InlineData("start:after-launch")]
+    [InlineData("start:after-running")]
+    [InlineData("stop:after-stopping")]
+    [InlineData("stop:after-reap")]
+    [InlineData("remove:after-reap")]
+    [InlineData("remove:after-record")]
+    public async Task A_host_killed_at_any_step_leaves_nothing_behind_after_recovery(string point)
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        using var host = StartHost(home, "crash", home.Home, home.CgroupParent, point, "/bin/sh", "-c", "trap '' TERM; sleep 1000 & while :; do sleep 0.05; done");
+        (await host.WaitAsync(Generous)).Output.Should().Contain("crash " + point);
+
+        var report = await home.Runtime.RecoverAsync(Token);
+
+        (await LinuxHome.EventuallyAsync(() => home.CountMarked() == 0, TimeSpan.FromSeconds(10))).Should().BeTrue("survivors: " + string.Join(",", home.Marked()));
+        home.LeftoverCgroups().Should().BeEmpty();
+        var records = await home.Runtime.Store.ListAsync(Token);
+        records.Should().NotContain(b => b.State == BoxState.Running || b.State == BoxState.Stopping || b.State == BoxState.Paused, $"recovery: {report}");
+        var directories = Directory.EnumerateDirectories(Path.Combine(home.Home, "boxes")).Select(Path.GetFileName).ToList();
+        directories.Should().BeSubsetOf(records.Select(r => r.Id.Value));
+    }
+
+    private static TestHostProcess StartHost(LinuxHome home, params string[] args) =>
+        TestHostProcess.Start(new Dictionary<string, string> { ["BOX_MARKER"] = home.Marker }, args);
+
+    private static async Task WaitForLogAsync(IBox box, string text)
+    {
+        var until = DateTime.UtcNow + Generous;
+        while (DateTime.UtcNow < until)
+        {
+            if (await box.ReadLogsAsync(cancellationToken: Token).AnyAsync(l => l.Text == text, Token))
+            {
+                return;
+            }
+
+            await Task.Delay(10, Token);
+        }
+
+        throw new TimeoutException($"'{text}' never appeared in the log of {box.Id}");
+    }
+}

@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using Boxlite.Runtime.State;
+
+namespace Boxlite.Runtime.TestHost;
+
+/// <summary>Verbs that run boxes on the real Linux platform from a process the test can kill.</summary>
+internal static class BoxHost
+{
+    /// <summary><c>run &lt;home&gt; &lt;cgroup-parent&gt; attached|detached &lt;isolation&gt; &lt;command&gt; [args]</c>: starts a box, prints its id, then waits to be killed.</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        await using var runtime = Open(args[0], args[1]);
+        var box = await runtime.RunAsync(Options(args[2] == "detached", args[3], args[4..]));
+        Console.WriteLine($"id {box.Id}");
+        await Task.Delay(Timeout.Infinite);
+        return 0;
+    }
+
+    /// <summary><c>stop &lt;home&gt; &lt;cgroup-parent&gt; &lt;box&gt;</c>: stops a box and prints how many processes this call reaped.</summary>
+    public static async Task<int> StopAsync(string[] args)
+    {
+        await using var runtime = Open(args[0], args[1]);
+        var box = await runtime.GetAsync(args[2]);
+        var report = await box.StopAsync(TimeSpan.FromMilliseconds(200));
+        Console.WriteLine($"killed {report.ProcessesKilled}");
+        return 0;
+    }
+
+    /// <summary>
+    /// <c>crash &lt;home&gt; &lt;cgroup-parent&gt; &lt;point&gt; &lt;command&gt; [args]</c>: creates, starts, stops and removes an
+    /// attached box, and SIGKILLs itself at the named step.
+    /// </summary>
+    public static async Task<int> CrashAsync(string[] args)
+    {
+        var point = args[2];
+        await using var runtime = Open(args[0], args[1]);
+        runtime.CrashPoint = p =>
+        {
+            if (p == point)
+            {
+                Console.WriteLine($"crash {p}");
+                Console.Out.Flush();
+                using var self = Process.GetCurrentProcess();
+                self.Kill();
+            }
+        };
+        var box = await runtime.CreateAsync(Options(detached: false, "None", args[3..]));
+        Console.WriteLine($"id {box.Id}");
+        await box.StartAsync();
+        await box.StopAsync(TimeSpan.FromMilliseconds(200));
+        await runtime.RemoveAsync(box.Id.Value);
+        Console.WriteLine("completed");
+        return 0;
+    }
+
+    private static BoxRuntime Open(string home, string cgroupParent)
+    {
+        var options = new BoxliteOptions { HomeDirectory = home, CgroupParent = cgroupParent, RecoverOnStart = false };
+        return new BoxRuntime(options, SqliteBoxStore.Open(home), LinuxPlatform.Create(options));
+    }
+
+    private static BoxOptions Options(bool detached, string isolation, string[] command) => new()
+    {
+        Command = command[0],
+        Args = command[1..],
+        Detached = detached,
+        Isolation = Enum.Parse<BoxIsolation>(isolation),
+        Environment = Environment.GetEnvironmentVariable("BOX_MARKER") is { } marker
+            ? new Dictionary<string, string> { ["BOX_MARKER"] = marker }
+            : new Dictionary<string, string>(),
+    };
+}
