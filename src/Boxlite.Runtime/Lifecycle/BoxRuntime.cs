@@ -186,6 +186,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         Crash("remove:after-record");
         DeleteDirectory(info.Id);
         ForgetMonitor(info.Id);
+        _locks.TryRemove(info.Id, out _);
         Log.BoxRemoved(Logger, info.Id);
         return report;
     }
