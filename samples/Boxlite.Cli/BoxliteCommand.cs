@@ -284,7 +284,7 @@ internal sealed class BoxliteCommand
         stop.SetAction(r =>
         {
             var grace = r.GetValue(time) is { } t ? CliParsing.Seconds(t, "--time") : (TimeSpan?)null;
-            return WithRuntimeAsync(r, runtime => ForEachBoxAsync("stopping", r.GetValue(boxes)!, async reference =>
+            return WithRuntimeAsync(r, runtime => ForEachBoxAsync(r, "stopping", r.GetValue(boxes)!, async reference =>
             {
                 var box = await runtime.GetAsync(reference, _interrupted);
                 if (box.Info.State is BoxState.Created or BoxState.Exited or BoxState.Failed)
@@ -304,7 +304,7 @@ internal sealed class BoxliteCommand
         var force = new Option<bool>("--force", "-f") { Description = "Stop (reap) a live box before removing it" };
         var boxes = new Argument<string[]>("BOX") { Description = "Box ids, id prefixes or names", Arity = ArgumentArity.OneOrMore };
         var rm = new Command("rm", "Remove boxes: record, directory and containment") { force, boxes };
-        rm.SetAction(r => WithRuntimeAsync(r, runtime => ForEachBoxAsync("removing", r.GetValue(boxes)!, async reference =>
+        rm.SetAction(r => WithRuntimeAsync(r, runtime => ForEachBoxAsync(r, "removing", r.GetValue(boxes)!, async reference =>
         {
             var id = (await runtime.GetAsync(reference, _interrupted)).Id;
             var report = await runtime.RemoveAsync(id.Value, r.GetValue(force), _interrupted);
@@ -317,7 +317,7 @@ internal sealed class BoxliteCommand
     /// Runs <paramref name="action"/> for every box (a few at a time), then prints each result line in argument order,
     /// or <c>boxlite: message</c> for each failure. The exit code is the worst one.
     /// </summary>
-    private async Task<int> ForEachBoxAsync(string verb, string[] references, Func<string, Task<string>> action)
+    private static async Task<int> ForEachBoxAsync(ParseResult r, string verb, string[] references, Func<string, Task<string>> action)
     {
         var results = new (string? Line, Exception? Error)[references.Length];
         using (var progress = new Progress(verb, references.Length))
@@ -342,7 +342,7 @@ internal sealed class BoxliteCommand
         }
 
         var code = ExitCodes.Success;
-        var debug = false;
+        var debug = r.GetValue(DebugOption);
         foreach (var (line, error) in results)
         {
             if (error is not null)
@@ -485,7 +485,7 @@ internal sealed class BoxliteCommand
         prune.SetAction(r => WithRuntimeAsync(r, async runtime =>
         {
             var finished = (await runtime.ListAsync(_interrupted)).Where(b => BoxStateMachine.IsFinal(b.State)).Select(b => b.Id.Value).ToArray();
-            var code = finished.Length == 0 ? ExitCodes.Success : await ForEachBoxAsync("removing", finished, async id =>
+            var code = finished.Length == 0 ? ExitCodes.Success : await ForEachBoxAsync(r, "removing", finished, async id =>
             {
                 await runtime.RemoveAsync(id, force: false, _interrupted);
                 return id;

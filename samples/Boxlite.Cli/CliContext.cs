@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Boxlite.Runtime.MacOS;
 using Boxlite.Runtime.Platform;
 using Microsoft.Extensions.Logging;
 
@@ -59,6 +60,10 @@ internal sealed class CliContext : IDisposable
         {
             builder.AddPlatform((o, lf) => LinuxPlatform.Create(o, lf));
         }
+        else if (OperatingSystem.IsMacOS())
+        {
+            builder.AddPlatform((o, lf) => MacOSPlatform.Create(o, loggerFactory: lf));
+        }
 
         return builder.BuildAsync(cancellationToken);
     }
@@ -69,6 +74,11 @@ internal sealed class CliContext : IDisposable
         if (OperatingSystem.IsLinux())
         {
             return LinuxPlatform.Create(Options, _loggerFactory);
+        }
+
+        if (OperatingSystem.IsMacOS())
+        {
+            return MacOSPlatform.Create(Options, loggerFactory: _loggerFactory);
         }
 
         throw new PlatformCapabilityException(

@@ -18,6 +18,7 @@ builder.Services
             o.CgroupParent = parent;
         }
     })
-    .AddLinux();
+    .AddLinux()
+    .AddMacOS();
 builder.Services.AddHostedService<TickWorker>();
 await builder.Build().RunAsync();
