@@ -19,9 +19,10 @@ internal sealed class CliContext : IDisposable
             Options.HomeDirectory = Path.GetFullPath(home);
         }
 
-        if (!string.IsNullOrWhiteSpace(cgroupParent ?? Environment.GetEnvironmentVariable("BOXLITE_CGROUP_PARENT")))
+        cgroupParent ??= Environment.GetEnvironmentVariable("BOXLITE_CGROUP_PARENT");
+        if (!string.IsNullOrWhiteSpace(cgroupParent))
         {
-            Options.CgroupParent = cgroupParent ?? Environment.GetEnvironmentVariable("BOXLITE_CGROUP_PARENT")!;
+            Options.CgroupParent = cgroupParent;
         }
 
         if (debug)
