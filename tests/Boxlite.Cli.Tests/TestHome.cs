@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace Boxlite.Cli.Tests;
+
+/// <summary>
+/// A throw-away Boxlite home with its own cgroup parent (so that recovery in one test never touches another test's
+/// boxes). Disposing it force-removes every box it holds, then the home and the (by then empty) cgroup parent.
+/// </summary>
+internal sealed class TestHome : IAsyncDisposable
+{
+    private static readonly Lazy<Task<string?>> BoxesUnavailable = new(ProbeAsync);
+
+    public TestHome()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..12];
+        Directory = Path.Combine(Path.GetTempPath(), $"boxlite-cli-test-{suffix}");
+        CgroupParent = $"boxlite-test-{suffix}";
+    }
+
+    public string Directory { get; }
+
+    public string CgroupParent { get; }
+
+    /// <summary>Box directories in the home now.</summary>
+    public string[] BoxDirectories =>
+        System.IO.Directory.Exists(Path.Combine(Directory, "boxes"))
+            ? System.IO.Directory.GetDirectories(Path.Combine(Directory, "boxes")).Select(Path.GetFileName).OfType<string>().ToArray()
+            : [];
+
+    /// <summary>Skips the test unless this host can run real boxes (Linux, root, a usable cgroup v2 box root).</summary>
+    public static async Task RequireBoxesAsync()
+    {
+        var reason = await BoxesUnavailable.Value;
+        Assert.SkipUnless(reason is null, reason ?? "");
+    }
+
+    /// <summary>Skips the test unless it runs on Linux (the CLI needs a platform even to reject input).</summary>
+    public static void RequireLinux() =>
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "the boxlite CLI tests need the Linux platform");
+
+    public Process Start(params string[] args) => Cli.Start(Cli.DllPath, ["--home", Directory, "--cgroup-parent", CgroupParent, .. args]);
+
+    public async Task<CliResult> RunAsync(params string[] args) => await Cli.CompleteAsync(Start(args));
+
+    /// <summary>Runs and expects exit code 0.</summary>
+    public async Task<CliResult> OkAsync(params string[] args)
+    {
+        var result = await RunAsync(args);
+        result.ExitCode.Should().Be(0, $"boxlite {string.Join(' ', args)} succeeds; {result}");
+        return result;
+    }
+
+    /// <summary>Starts a detached box and returns its id.</summary>
+    public async Task<string> RunDetachedAsync(params string[] argsAfterRun)
+    {
+        var result = await OkAsync(["run", "-d", .. argsAfterRun]);
+        return result.StdoutLines[^1];
+    }
+
+    /// <summary>Every box (<c>ls -a --json</c>).</summary>
+    public async Task<JsonElement[]> ListAllAsync() =>
+        [.. (await OkAsync("ls", "-a", "--json")).Json.EnumerateArray()];
+
+    public async Task<JsonElement> InspectAsync(string box) => (await OkAsync("inspect", box, "--json")).Json;
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            if (System.IO.Directory.Exists(Directory))
+            {
+                var ids = (await ListAllAsync()).Select(b => b.GetProperty("id").GetString()!).ToArray();
+                if (ids.Length > 0)
+                {
+                    await OkAsync(["rm", "-f", .. ids]);
+                }
+            }
+        }
+        finally
+        {
+            if (System.IO.Directory.Exists(Directory))
+            {
+                System.IO.Directory.Delete(Directory, recursive: true);
+            }
+
+            RemoveCgroupParent();
+        }
+    }
+
+    /// <summary>rmdir of this home's cgroup parent in every cgroup hierarchy (it is empty once its boxes are gone).</summary>
+    private void RemoveCgroupParent()
+    {
+        if (!File.Exists("/proc/self/mountinfo"))
+        {
+            return;
+        }
+
+        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
+        {
+            var halves = line.Split(" - ");
+            if (halves.Length < 2 || !halves[1].StartsWith("cgroup", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            var dir = Path.Combine(line.Split(' ')[4], CgroupParent);
+            if (System.IO.Directory.Exists(dir))
+            {
+                System.IO.Directory.Delete(dir);
+            }
+        }
+    }
+
+    private static async Task<string?> ProbeAsync()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return "real boxes need Linux";
+        }
+
+        if (!Environment.IsPrivilegedProcess)
+        {
+            return "real boxes in these tests need root (cgroup v2 box cgroups)";
+        }
+
+        await using var home = new TestHome();
+        var doctor = await home.RunAsync("doctor", "--json");
+        if (doctor.ExitCode != 0)
+        {
+            return $"boxlite doctor failed: {doctor.Stderr.Trim()}";
+        }
+
+        var json = doctor.Json;
+        var boxCgroups = json.GetProperty("checks").EnumerateArray().FirstOrDefault(c => c.GetProperty("name").GetString() == "box cgroups");
+        if (boxCgroups.ValueKind != JsonValueKind.Object || !boxCgroups.GetProperty("ok").GetBoolean())
+        {
+            return "boxlite doctor reports no usable box cgroups on this host";
+        }
+
+        return json.GetProperty("guarantee").GetString() == "wholeTree" ? null : "the active reaper does not guarantee the whole tree here";
+    }
+}
