@@ -21,10 +21,10 @@ internal sealed class BoxliteCommand
         Recursive = true,
     };
 
-    /// <summary><c>--cgroup-parent NAME</c>: where box cgroups live (else <c>$BOXLITE_CGROUP_PARENT</c>, else <c>boxlite</c>).</summary>
+    /// <summary><c>--cgroup-parent NAME</c>: where box cgroups live (else <c>$BOXLITE_CGROUP_PARENT</c>, else one derived from the home).</summary>
     public static readonly Option<string?> CgroupParentOption = new("--cgroup-parent")
     {
-        Description = "The cgroup under which box cgroups are made (default: $BOXLITE_CGROUP_PARENT, else boxlite); give each home its own",
+        Description = "The cgroup under which box cgroups are made (default: $BOXLITE_CGROUP_PARENT, else one derived from the home); never share one between homes",
         Recursive = true,
     };
 
