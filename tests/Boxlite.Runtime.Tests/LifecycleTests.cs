@@ -89,7 +89,7 @@ public sealed class LifecycleTests
     {
         await using var f = new RuntimeFixture();
         var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done"), Deadline);
-        await WaitForLogAsync(box, "ready");
+        await BoxWaits.ForLogLineAsync(box, "ready");
 
         var report = await box.StopAsync(TimeSpan.FromSeconds(10), Deadline);
 
@@ -106,7 +106,7 @@ public sealed class LifecycleTests
     {
         await using var f = new RuntimeFixture();
         var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; echo ready; while :; do sleep 0.05; done"), Deadline);
-        await WaitForLogAsync(box, "ready");
+        await BoxWaits.ForLogLineAsync(box, "ready");
 
         var report = await box.StopAsync(TimeSpan.FromMilliseconds(300), Deadline);
 
@@ -296,21 +296,5 @@ public sealed class LifecycleTests
 
         info.State.Should().Be(BoxState.Exited);
         info.ExitCode.Should().Be(4);
-    }
-
-    internal static async Task WaitForLogAsync(IBox box, string text)
-    {
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (await box.ReadLogsAsync(cancellationToken: Deadline).AnyAsync(l => l.Text == text, Deadline))
-            {
-                return;
-            }
-
-            await Task.Delay(10, Deadline);
-        }
-
-        throw new TimeoutException($"'{text}' never appeared in the log of {box.Id}");
     }
 }

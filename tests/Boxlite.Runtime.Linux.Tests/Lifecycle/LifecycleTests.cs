@@ -65,7 +65,7 @@ public sealed class LifecycleTests
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
         await using var home = new LinuxHome();
         var box = await home.Runtime.RunAsync(home.Sh("trap 'echo trapped; exit 42' TERM; echo ready; while :; do sleep 0.05; done", isolation), Token);
-        await WaitForLogAsync(box, "ready");
+        await BoxWaits.ForLogLineAsync(box, "ready");
 
         var report = await box.StopAsync(TimeSpan.FromSeconds(10), Token);
 
@@ -124,7 +124,7 @@ public sealed class LifecycleTests
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
         await using var home = new LinuxHome();
         var box = await home.Runtime.RunAsync(home.Sh("echo ready; sleep 1000", isolation), Token);
-        await WaitForLogAsync(box, "ready");
+        await BoxWaits.ForLogLineAsync(box, "ready");
         var before = home.CountMarked();
 
         var result = await box.ExecAsync("/bin/sh", ["-c", "sleep 1000 >/dev/null 2>&1 & echo started; echo warn >&2; exit 3"], Token);
@@ -143,7 +143,7 @@ public sealed class LifecycleTests
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
         await using var home = new LinuxHome();
         var box = await home.Runtime.RunAsync(home.Sh("echo ready; sleep 1000", isolation), Token);
-        await WaitForLogAsync(box, "ready");
+        await BoxWaits.ForLogLineAsync(box, "ready");
 
         var result = await box.ExecAsync("/bin/sh", ["-c", "ls /proc | grep -c '^[0-9]'"], Token);
 
@@ -182,7 +182,7 @@ public sealed class LifecycleTests
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
         await using var home = new LinuxHome();
         var box = await home.Runtime.RunAsync(home.Sh("for i in 1 2 3 4 5; do sleep 1000 & done; i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo ready; wait"), Token);
-        await WaitForLogAsync(box, "ready");
+        await BoxWaits.ForLogLineAsync(box, "ready");
 
         var metrics = await box.GetMetricsAsync(Token);
 
@@ -255,20 +255,4 @@ public sealed class LifecycleTests
 
     private static TestHostProcess StartHost(LinuxHome home, params string[] args) =>
         TestHostProcess.Start(new Dictionary<string, string> { ["BOX_MARKER"] = home.Marker }, args);
-
-    private static async Task WaitForLogAsync(IBox box, string text)
-    {
-        var until = DateTime.UtcNow + Generous;
-        while (DateTime.UtcNow < until)
-        {
-            if (await box.ReadLogsAsync(cancellationToken: Token).AnyAsync(l => l.Text == text, Token))
-            {
-                return;
-            }
-
-            await Task.Delay(10, Token);
-        }
-
-        throw new TimeoutException($"'{text}' never appeared in the log of {box.Id}");
-    }
 }
