@@ -14,7 +14,11 @@ internal sealed record LifecycleResult(
     double OverheadMs,
     double Ratio,
     double BoxesPerSecond,
-    double ProcessesPerSecond);
+    double ProcessesPerSecond,
+    double CreateMedianMs,
+    double StartMedianMs,
+    double ExitMedianMs,
+    double RemoveMedianMs);
 
 /// <summary>
 /// A trivial box (<c>/bin/true</c>) through create, start, exit and remove, against <c>Process.Start</c> and
@@ -31,6 +35,11 @@ internal sealed class LifecycleBenchmark(BenchEnvironment env)
         {
             await BoxOnceAsync();
             ProcessOnce();
+        }
+
+        foreach (var phase in _phases)
+        {
+            phase.Clear();
         }
 
         // Interleaved in blocks of ten, so drift in the machine's load hits both alike.
@@ -54,6 +63,7 @@ internal sealed class LifecycleBenchmark(BenchEnvironment env)
             }
         }
 
+        var phases = _phases.Select(p => Stats.Round(Stats.Median(p))).ToArray();
         var boxRate = await ThroughputAsync(count, parallel, async () => await BoxOnceAsync());
         progress("lifecycle: parallel boxes done");
         var processRate = await ThroughputAsync(count, parallel, () => Task.FromResult(ProcessOnce()));
@@ -69,16 +79,34 @@ internal sealed class LifecycleBenchmark(BenchEnvironment env)
             Stats.Round(boxMedian - processMedian),
             Stats.Round(boxMedian / processMedian),
             Math.Round(boxRate, 1),
-            Math.Round(processRate, 1));
+            Math.Round(processRate, 1),
+            phases[0],
+            phases[1],
+            phases[2],
+            phases[3]);
     }
+
+    private readonly List<double>[] _phases = [[], [], [], []];
 
     private async Task<double> BoxOnceAsync()
     {
         var clock = Stopwatch.StartNew();
-        var box = await env.Runtime.RunAsync(new BoxOptions { Command = Command });
+        var box = await env.Runtime.CreateAsync(new BoxOptions { Command = Command });
+        var created = clock.Elapsed.TotalMilliseconds;
+        await box.StartAsync();
+        var started = clock.Elapsed.TotalMilliseconds;
         var code = await box.WaitAsync();
+        var exited = clock.Elapsed.TotalMilliseconds;
         await env.Runtime.RemoveAsync(box.Id.Value);
         var ms = clock.Elapsed.TotalMilliseconds;
+        lock (_phases)
+        {
+            _phases[0].Add(created);
+            _phases[1].Add(started - created);
+            _phases[2].Add(exited - started);
+            _phases[3].Add(ms - exited);
+        }
+
         return code == 0 ? ms : throw new InvalidOperationException($"{Command} exited {code} in box {box.Id}");
     }
 

@@ -43,6 +43,7 @@ internal static class Report
         o.AppendLine(C, $"| box: create + start + exit + remove | {Ms(r.BoxMedianMs)} | {Ms(r.BoxP95Ms)} | {r.BoxesPerSecond.ToString("0.0", C)} |");
         o.AppendLine(C, $"| Process.Start + WaitForExit | {Ms(r.ProcessMedianMs)} | {Ms(r.ProcessP95Ms)} | {r.ProcessesPerSecond.ToString("0.0", C)} |");
         o.AppendLine();
+        o.AppendLine(C, $"- box phases (medians): create {Ms(r.CreateMedianMs)} ms, start {Ms(r.StartMedianMs)} ms, exit seen {Ms(r.ExitMedianMs)} ms, remove {Ms(r.RemoveMedianMs)} ms");
         o.AppendLine(C, $"- overhead per box: {Ms(r.OverheadMs)} ms ({Ratio(r.Ratio)} bare Process.Start); target ≤ 10 ms: {Verdict(r.OverheadMs <= 10)}");
     }
 
