@@ -73,13 +73,13 @@ fi
 exec </dev/null
 
 # 4. Logs: stdout and stderr through capped loggers, so a chatty box cannot fill the disk. The cap is a file size
-#    limit on the writing cat (it writes at once, unlike head's buffered stdio); past it, output is drained unwritten.
+#    limit on the writing cat (it writes at once, unlike head's buffered stdio); once it is hit, that cat dies and the
+#    rest is drained unwritten (/dev/null is not a file the limit applies to), so the box is never blocked.
 blocks=$((log_max / 512))
-rm -f "$dir/.out" "$dir/.err"
 mkfifo "$dir/.out" "$dir/.err" || exit 125
-( (ulimit -f "$blocks"; exec cat >"$dir/stdout.log") 2>/dev/null; exec cat >/dev/null) <"$dir/.out" &
+(ulimit -f "$blocks"; cat >"$dir/stdout.log" 2>/dev/null || exec cat >/dev/null) <"$dir/.out" &
 out_logger=$!
-( (ulimit -f "$blocks"; exec cat >"$dir/stderr.log") 2>/dev/null; exec cat >/dev/null) <"$dir/.err" &
+(ulimit -f "$blocks"; cat >"$dir/stderr.log" 2>/dev/null || exec cat >/dev/null) <"$dir/.err" &
 err_logger=$!
 exec 3>"$dir/.out" 4>"$dir/.err"
 rm -f "$dir/.out" "$dir/.err"
