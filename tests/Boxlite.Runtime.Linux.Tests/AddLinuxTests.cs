@@ -48,4 +48,28 @@ public sealed class AddLinuxTests
 
         act.Should().Throw<PlatformCapabilityException>().Which.Fix.Should().Contain(CgroupKillReaper.MethodName);
     }
+
+    [Fact]
+    public async Task A_host_calling_both_AddLinux_and_AddMacOS_runs_on_the_Linux_platform_here()
+    {
+        Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux only");
+        var home = Path.Combine(Path.GetTempPath(), "boxlite-test-" + Guid.NewGuid().ToString("N")[..12]);
+        try
+        {
+            var services = new ServiceCollection();
+            services.AddBoxlite(o => o.HomeDirectory = home).AddLinux().AddMacOS().AddLinux().AddMacOS();
+            await using var provider = services.BuildServiceProvider();
+
+            provider.GetServices<IBoxPlatform>().Should().ContainSingle().Which.Name.Should().Be("linux");
+            var runtime = provider.GetRequiredService<IBoxRuntime>();
+            runtime.ReaperName.Should().Be(provider.GetServices<IBoxPlatform>().Single().Reaper.Name);
+        }
+        finally
+        {
+            if (Directory.Exists(home))
+            {
+                Directory.Delete(home, recursive: true);
+            }
+        }
+    }
 }
