@@ -36,7 +36,7 @@ public sealed class LeakAuditTests
     public static TheoryData<string, Ending> Cases()
     {
         var data = new TheoryData<string, Ending>();
-        foreach (var shape in LeakAuditTrees.All.Keys)
+        foreach (var shape in AdversarialTrees.LeakAudit.Keys)
         {
             foreach (var ending in Enum.GetValues<Ending>())
             {
@@ -52,7 +52,8 @@ public sealed class LeakAuditTests
     public async Task A_tree_leaves_no_process_cgroup_or_record_behind(string shape, Ending ending)
     {
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
-        var (script, expected, storm) = LeakAuditTrees.All[shape];
+        var (script, expected, pidsMax) = AdversarialTrees.LeakAudit[shape];
+        var storm = pidsMax is not null;
         await using var home = new LinuxHome();
         var viaHost = ending is Ending.AttachedHostKilled or Ending.DetachedRecoveredByNewProcess;
         if (storm && viaHost)
@@ -81,7 +82,7 @@ public sealed class LeakAuditTests
     {
         var options = home.Sh(script, detached: true) with
         {
-            Limits = storm ? new BoxLimits { PidsMax = LeakAuditTrees.StormPidsMax } : BoxLimits.None,
+            Limits = storm ? new BoxLimits { PidsMax = AdversarialTrees.StormPidsMax } : BoxLimits.None,
         };
         var box = await home.Runtime.RunAsync(options, Token);
         await WaitForTreeAsync(home, expected, because);
@@ -159,7 +160,7 @@ public sealed class LeakAuditTests
 
         var dir = Path.Combine(mount, home.CgroupParent, "storm");
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "pids.max"), LeakAuditTrees.StormPidsMax.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        File.WriteAllText(Path.Combine(dir, "pids.max"), AdversarialTrees.StormPidsMax.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return dir;
     }
 }
