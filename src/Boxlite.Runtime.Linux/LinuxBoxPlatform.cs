@@ -93,13 +93,8 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
     public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         EnsureSupported(box.Info.Options);
-        var prefix = _isolation.CommandPrefix(box);
         var plan = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
-        return plan with
-        {
-            CommandPrefix = prefix,
-            SessionPrefix = [LinuxTools.Require(_tools.Setsid, "setsid", "util-linux", "to give each box monitor its own session")],
-        };
+        return _isolation.Plan(box, plan);
     }
 
     public ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken)

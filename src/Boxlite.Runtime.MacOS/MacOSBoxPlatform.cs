@@ -131,7 +131,7 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         // on SIGTTIN. An attached box still dies with its host through the monitor's pipe.
         return plan with
         {
-            CommandPrefix = [.. plan.CommandPrefix, .. IsolationPrefix(box)],
+            CommandPrefix = [.. plan.CommandPrefix, .. IsolationPrefix(box), .. ApplyEnvironment],
             SessionPrefix = GroupKeeperScript.SessionPrefix,
             KillPidFile = GroupKeepers.BoxKeeperFile(box),
         };
@@ -145,9 +145,15 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         Directory.CreateDirectory(GroupKeepers.DirectoryOf(box));
         return ValueTask.FromResult(new BoxLaunchPlan
         {
-            CommandPrefix = [.. GroupKeeperScript.KeeperPrefix(GroupKeepers.NewExecKeeperFile(box)), .. IsolationPrefix(box)],
+            CommandPrefix = [.. GroupKeeperScript.KeeperPrefix(GroupKeepers.NewExecKeeperFile(box)), .. IsolationPrefix(box), .. ApplyEnvironment],
         });
     }
+
+    /// <summary>
+    /// The innermost wrapper: applies the box's environment block right before it execs the command, inside the
+    /// sandbox, so neither the keeper nor sandbox-exec runs with the box's variables.
+    /// </summary>
+    internal static readonly string[] ApplyEnvironment = ["/bin/sh", "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-command"];
 
     /// <summary>The argv that isolates the command: nothing, or sandbox-exec with the box's profile.</summary>
     internal IReadOnlyList<string> IsolationPrefix(BoxContext box)
@@ -169,7 +175,7 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         if (_macOptions.ProfilePath is { } custom)
         {
             prefix.AddRange(["-f", _canonicalizer.Canonicalize(custom),
-                "-D", "BOX_DIR=" + _canonicalizer.Canonicalize(box.Directory), "-D", "BOX_TMP=" + _canonicalizer.Canonicalize(temp)]);
+                "-D", "BOX_DIR=" + _canonicalizer.Canonicalize(box.WorkDirectory), "-D", "BOX_TMP=" + _canonicalizer.Canonicalize(temp)]);
         }
         else
         {
@@ -198,14 +204,8 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
 
         return new SeatbeltPolicy
         {
-            BoxDirectory = box.Directory,
+            WorkDirectory = box.WorkDirectory,
             TempDirectory = temp,
-            ProtectedPaths =
-            [
-                box.ExitFile, box.ExitFile + ".tmp", box.ChildPidFile, Path.Combine(box.Directory, "host-gone"),
-                Path.Combine(box.Directory, "monitor.log"), Path.Combine(box.Directory, "stdout.log"),
-                Path.Combine(box.Directory, "stderr.log"), GroupKeepers.DirectoryOf(box),
-            ],
             ReadPaths = reads,
             WritePaths = [.. _macOptions.WritablePaths],
             AllowNetwork = _macOptions.AllowNetwork,

@@ -12,14 +12,16 @@ public sealed class MacOSOptions
 
     /// <summary>
     /// An absolute path to a seatbelt profile used instead of the generated one. It runs through
-    /// <c>sandbox-exec -f</c> with the parameters <c>BOX_DIR</c> and <c>BOX_TMP</c> (read them with <c>(param "BOX_DIR")</c>).
+    /// <c>sandbox-exec -f</c> with the parameters <c>BOX_DIR</c> (the box's work directory) and <c>BOX_TMP</c> (its temp
+    /// directory); read them with <c>(param "BOX_DIR")</c>. The rest of the box directory holds the box's control files:
+    /// a profile should not let the box write there.
     /// </summary>
     public string? ProfilePath { get; set; }
 
     /// <summary>More absolute paths a seatbelt box may read (the system locations are always readable).</summary>
     public IList<string> ReadOnlyPaths { get; } = [];
 
-    /// <summary>More absolute paths a seatbelt box may read and write (its directory and temp always are).</summary>
+    /// <summary>More absolute paths a seatbelt box may read and write (its work directory and temp always are).</summary>
     public IList<string> WritablePaths { get; } = [];
 
     /// <summary>Every problem of these settings (empty when valid).</summary>

@@ -5,6 +5,7 @@ using Boxlite.Runtime.Linux.Cgroups;
 using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Isolation;
 using Boxlite.Runtime.Linux.Processes;
+using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.Platform;
 
 namespace Boxlite.Runtime.Linux.Tests;
@@ -22,6 +23,7 @@ internal sealed class CgroupSandbox : IDisposable
         CgroupDiscovery.Discover(CgroupFileSystem.Instance, "boxlite-probe", true, CgroupDiscovery.RunningKernel()) is { IsUsable: true, HasKill: true, HasFreeze: true });
 
     private readonly List<Process> _started = [];
+    private readonly List<MonitorProcess> _monitors = [];
 
     public CgroupSandbox()
     {
@@ -52,21 +54,25 @@ internal sealed class CgroupSandbox : IDisposable
     {
         var id = BoxId.New();
         var dir = Path.Combine(TempDirectory, id.Value);
-        Directory.CreateDirectory(dir);
         var options = new BoxOptions { Command = "/bin/sh", Isolation = isolation, Limits = limits ?? BoxLimits.None, Detached = detached };
-        return new BoxContext(new BoxInfo { Id = id, State = BoxState.Created, Options = options, CreatedAt = DateTimeOffset.UtcNow }, dir);
+        var box = new BoxContext(new BoxInfo { Id = id, State = BoxState.Created, Options = options, CreatedAt = DateTimeOffset.UtcNow }, dir);
+        Directory.CreateDirectory(box.WorkDirectory);
+        return box;
     }
 
     /// <summary>
     /// The minimal launcher: <c>setsid sh -c</c> that joins every join file, then the command files, then execs the
-    /// isolation prefix and the tree script. Returns the box with the launcher recorded as its monitor.
+    /// isolation prefix (with an empty environment block, and descriptor 3 when the prefix records the namespace pid
+    /// through it) and the tree script. Returns the box with the launcher recorded as its monitor.
     /// </summary>
     public BoxContext LaunchTree(BoxContext box, BoxLaunchPlan plan, string treeScript)
     {
         var joins = string.Join(" ", plan.JoinFiles.Concat(plan.CommandJoinFiles).Select(f => $"'{f}'"));
-        var launcher = $"for f in {joins}; do echo $$ > \"$f\" || exit 125; done; echo $$ > '{box.ChildPidFile}'; exec \"$@\"";
-        var psi = new ProcessStartInfo(Tools.Setsid!) { UseShellExecute = false, WorkingDirectory = box.Directory };
-        foreach (var a in new[] { "/bin/sh", "-c", launcher, "launcher" }.Concat(plan.CommandPrefix).Concat(["/bin/sh", "-c", treeScript]))
+        var nspid = plan.NamespacePidOnDescriptor3 ? $"exec 3>'{box.CommandNamespacePidFile}'; " : "";
+        var launcher = $"for f in {joins}; do echo $$ > \"$f\" || exit 125; done; echo $$ > '{box.ChildPidFile}'; {nspid}exec \"$@\"";
+        var psi = new ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false, WorkingDirectory = box.WorkDirectory };
+        string[] environmentBlock = plan.CommandPrefix.Count > 0 ? ["0"] : [];
+        foreach (var a in new[] { "/bin/sh", "-c", launcher, "launcher" }.Concat(plan.CommandPrefix).Concat(environmentBlock).Concat(["/bin/sh", "-c", treeScript]))
         {
             psi.ArgumentList.Add(a);
         }
@@ -79,39 +85,25 @@ internal sealed class CgroupSandbox : IDisposable
         return box with { Info = box.Info with { Monitor = identity, State = BoxState.Running } };
     }
 
-    /// <summary>Runs the real box monitor with the platform's plan; returns the box with the monitor recorded.</summary>
+    /// <summary>
+    /// Runs the real box monitor with the platform's plan, the command <c>sh -c treeScript</c> marked through its
+    /// environment; returns the box with the monitor recorded.
+    /// </summary>
     public async Task<BoxContext> StartWithMonitorAsync(IBoxPlatform platform, BoxContext box, string treeScript)
     {
-        var plan = await platform.PrepareAsync(box, CancellationToken.None);
-        using var stream = typeof(BoxId).Assembly.GetManifestResourceStream("box-monitor.sh")!;
-        var script = new StreamReader(stream).ReadToEnd();
-        var psi = new ProcessStartInfo(plan.SessionPrefix[0])
+        box = box with
         {
-            UseShellExecute = false, RedirectStandardInput = true, RedirectStandardOutput = true, WorkingDirectory = box.Directory,
+            Info = box.Info with
+            {
+                Options = box.Info.Options with { Args = ["-c", treeScript], Environment = new Dictionary<string, string> { ["BXTEST_MARK"] = Marker } },
+            },
         };
-        foreach (var a in plan.SessionPrefix.Skip(1).Concat(["/bin/sh", "-c", script, "boxlite-monitor"]).Concat(plan.CommandPrefix)
-                     .Concat(["/bin/sh", "-c", treeScript]))
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["BOXLITE_DIR"] = box.Directory;
-        psi.Environment["BOXLITE_JOIN"] = string.Join("\n", plan.JoinFiles);
-        psi.Environment["BOXLITE_COMMAND_JOIN"] = string.Join("\n", plan.CommandJoinFiles);
-        psi.Environment["BOXLITE_KILL_FILE"] = plan.KillFile ?? "";
-        psi.Environment["BOXLITE_PROCS_FILE"] = plan.ProcsFile ?? "";
-        psi.Environment["BOXLITE_ATTACHED"] = "0";
-        psi.Environment["BXTEST_MARK"] = Marker;
-        var process = Process.Start(psi)!;
-        _started.Add(process);
-        var line = await process.StandardOutput.ReadLineAsync() ?? throw new InvalidOperationException("monitor said nothing");
-        line.Should().StartWith("joined ");
-        var pid = int.Parse(line["joined ".Length..], CultureInfo.InvariantCulture);
-        pid.Should().Be(process.Id, "setsid must not fork: the monitor keeps the pid that was started");
-        await platform.VerifyContainedAsync(box, pid, CancellationToken.None);
-        var identity = platform.TryGetIdentity(pid)!;
-        await process.StandardInput.WriteLineAsync("go");
-        await process.StandardInput.FlushAsync();
+        var plan = await platform.PrepareAsync(box, CancellationToken.None);
+        var monitor = await MonitorProcess.StartAsync(box, plan, 1 << 20, TimeSpan.FromSeconds(30), CancellationToken.None);
+        _monitors.Add(monitor);
+        await platform.VerifyContainedAsync(box, monitor.Pid, CancellationToken.None);
+        var identity = platform.TryGetIdentity(monitor.Pid)!;
+        monitor.Go(box.Info.Options.Detached);
         return box with { Info = box.Info with { Monitor = identity, State = BoxState.Running } };
     }
 
@@ -233,6 +225,11 @@ internal sealed class CgroupSandbox : IDisposable
         foreach (var p in _started)
         {
             p.Dispose();
+        }
+
+        foreach (var m in _monitors)
+        {
+            m.Dispose();
         }
 
         try

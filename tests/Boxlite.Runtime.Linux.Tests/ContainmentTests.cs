@@ -46,7 +46,7 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "setsid sh -c 'sleep 1000 &' & " + Shim);
-        await WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 8);
+        await WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 7);
 
         var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
 
@@ -138,7 +138,7 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         var platform = _sandbox.Platform();
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "trap 'exit 7' TERM; touch ready; while :; do sleep 0.05; done");
-        await WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
 
         var signalled = await platform.SignalCommandAsync(box, "TERM", CancellationToken.None);
 

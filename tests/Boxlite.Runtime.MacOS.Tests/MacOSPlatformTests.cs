@@ -97,8 +97,9 @@ public sealed class MacOSPlatformTests : IDisposable
         var temp = Path.Combine(box.Directory, "tmp");
         rest.Take(3).Should().Equal("/usr/bin/env", "TMPDIR=" + temp, "/usr/bin/sandbox-exec");
         rest[3].Should().Be("-p");
-        rest[4].Should().StartWith("(version 1)\n(deny default)").And.Contain($"(subpath \"{box.Directory}\")");
-        rest[^1].Should().Be("--");
+        rest[4].Should().StartWith("(version 1)\n(deny default)").And.Contain($"(subpath \"{box.Context.WorkDirectory}\")")
+            .And.NotContain($"(subpath \"{box.Directory}\")");
+        rest.Skip(5).Should().Equal(["--", .. MacOSBoxPlatform.ApplyEnvironment], "the box's environment is applied inside the sandbox, right before the command");
         Directory.Exists(temp).Should().BeTrue();
         plan.SessionPrefix.Should().Equal(GroupKeeperScript.SessionPrefix);
         plan.JoinFiles.Should().BeEmpty();
@@ -107,14 +108,14 @@ public sealed class MacOSPlatformTests : IDisposable
     }
 
     [Fact]
-    public async Task The_generated_profile_protects_the_monitor_records_and_reads_the_command_and_working_directory()
+    public async Task The_generated_profile_writes_only_the_work_directory_and_reads_the_command_and_working_directory()
     {
         var box = Box(Seatbelt with { WorkingDirectory = "/srv/work" });
         var platform = Platform();
 
         var policy = platform.PolicyFor(box.Context, Path.Combine(box.Directory, "tmp"));
 
-        policy.ProtectedPaths.Should().Contain([box.Context.ExitFile, box.Context.ChildPidFile, GroupKeepers.DirectoryOf(box.Context)]);
+        policy.WorkDirectory.Should().Be(box.Context.WorkDirectory);
         policy.ReadPaths.Should().Equal("/bin/echo", "/srv/work");
         policy.AllowNetwork.Should().BeTrue();
         (await platform.PrepareAsync(box.Context, TestContext.Current.CancellationToken)).CommandPrefix
@@ -141,8 +142,8 @@ public sealed class MacOSPlatformTests : IDisposable
         var plan = await Platform(new MacOSOptions { ProfilePath = profile }).PrepareAsync(box.Context, TestContext.Current.CancellationToken);
 
         var sandbox = plan.CommandPrefix.SkipWhile(p => p != "/usr/bin/sandbox-exec").ToList();
-        sandbox.Should().Equal("/usr/bin/sandbox-exec", "-f", profile, "-D", "BOX_DIR=" + box.Directory,
-            "-D", "BOX_TMP=" + Path.Combine(box.Directory, "tmp"), "--");
+        sandbox.Should().Equal(["/usr/bin/sandbox-exec", "-f", profile, "-D", "BOX_DIR=" + box.Context.WorkDirectory,
+            "-D", "BOX_TMP=" + Path.Combine(box.Directory, "tmp"), "--", .. MacOSBoxPlatform.ApplyEnvironment]);
     }
 
     [Fact]
@@ -152,7 +153,7 @@ public sealed class MacOSPlatformTests : IDisposable
 
         var plan = await Platform().PrepareAsync(box.Context, TestContext.Current.CancellationToken);
 
-        plan.CommandPrefix.Should().Equal(GroupKeeperScript.KeeperPrefix(GroupKeepers.BoxKeeperFile(box.Context)));
+        plan.CommandPrefix.Should().Equal([.. GroupKeeperScript.KeeperPrefix(GroupKeepers.BoxKeeperFile(box.Context)), .. MacOSBoxPlatform.ApplyEnvironment]);
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.MacOS.Isolation;
 using Boxlite.Runtime.MacOS.Reaping;
 using Boxlite.Runtime.MacOS.Tests.Support;
@@ -9,8 +9,8 @@ namespace Boxlite.Runtime.MacOS.Tests;
 public sealed class MonitorLaunchTests : IDisposable
 {
     private readonly LinuxProcessTable _table = new();
-    private readonly TestBox _box = new(new BoxOptions { Command = "/bin/sh", Args = ["-c", "sleep 1000 & (sleep 1000 &); echo hello; exit 4"] });
-    private Process? _monitor;
+    private readonly TestBox _box = new(new BoxOptions { Command = "/bin/sh", Args = ["-c", "sleep 1000 & (sleep 1000 &); echo hello; exit 4"], Detached = true });
+    private MonitorProcess? _monitor;
 
     [Fact]
     public async Task A_box_launched_with_the_plan_reports_its_exit_and_leaves_no_process_of_its_group()
@@ -19,18 +19,11 @@ public sealed class MonitorLaunchTests : IDisposable
         var cancel = TestContext.Current.CancellationToken;
         var platform = new MacOSBoxPlatform(new BoxliteOptions { HomeDirectory = _box.Home }, new MacOSOptions(), _table, FileSystemPathCanonicalizer.Instance);
         var plan = await platform.PrepareAsync(_box.Context, cancel);
-        using var script = new StreamReader(typeof(BoxId).Assembly.GetManifestResourceStream("box-monitor.sh")!);
-        var options = _box.Context.Info.Options;
-        string[] argv = [.. plan.SessionPrefix, "/bin/sh", "-c", await script.ReadToEndAsync(cancel), "boxlite-monitor", .. plan.CommandPrefix, options.Command, .. options.Args];
-        _monitor = Processes.Start(argv[0], argv.Skip(1), new Dictionary<string, string> { ["BOXLITE_DIR"] = _box.Directory });
+        _monitor = await MonitorProcess.StartAsync(_box.Context, plan, 1 << 20, TimeSpan.FromSeconds(30), cancel);
+        await platform.VerifyContainedAsync(_box.Context, _monitor.Pid, cancel);
+        _monitor.Go(detached: true);
 
-        var joined = await _monitor.StandardOutput.ReadLineAsync(cancel);
-        joined.Should().Be($"joined {_monitor.Id}", "the session prefix execs the monitor in place");
-        await platform.VerifyContainedAsync(_box.Context, _monitor.Id, cancel);
-        await _monitor.StandardInput.WriteLineAsync("go".AsMemory(), cancel);
-        await _monitor.StandardInput.FlushAsync(cancel);
-
-        (await Processes.ExitsAsync(_monitor)).Should().BeTrue();
+        await _monitor.Exited.WaitAsync(TimeSpan.FromSeconds(30), cancel);
         (await File.ReadAllTextAsync(_box.Context.ExitFile, cancel)).Should().Be("4\n\n");
         (await File.ReadAllTextAsync(Path.Combine(_box.Directory, "stdout.log"), cancel)).Should().Be("hello\n");
         var keeper = int.Parse(await File.ReadAllTextAsync(_box.Context.ChildPidFile, cancel), System.Globalization.CultureInfo.InvariantCulture);
@@ -41,12 +34,6 @@ public sealed class MonitorLaunchTests : IDisposable
 
     public void Dispose()
     {
-        if (_monitor is { HasExited: false })
-        {
-            _monitor.Kill();
-            _monitor.WaitForExit();
-        }
-
         _monitor?.Dispose();
         _box.Dispose();
     }

@@ -23,9 +23,8 @@ public sealed class SeatbeltProfileTests
 
     private static readonly SeatbeltPolicy Policy = new()
     {
-        BoxDirectory = "/tmp/home/boxes/abc",
+        WorkDirectory = "/tmp/home/boxes/abc/work",
         TempDirectory = "/tmp/home/boxes/abc/tmp",
-        ProtectedPaths = ["/tmp/home/boxes/abc/exit", "/tmp/home/boxes/abc/keepers"],
         AllowNetwork = true,
     };
 
@@ -81,14 +80,10 @@ public sealed class SeatbeltProfileTests
               (global-name "com.apple.system.opendirectoryd.membership"))
             (allow ipc-posix-shm-read-data (ipc-posix-name "apple.shm.notification_center"))
 
-            ; The box: its directory and its temp are readable and writable.
+            ; The box: its work directory and its temp are readable and writable; its control files are neither.
             (allow file-read* file-write*
-              (subpath "/private/tmp/home/boxes/abc")
+              (subpath "/private/tmp/home/boxes/abc/work")
               (subpath "/private/tmp/home/boxes/abc/tmp"))
-            ; But not the monitor's records in it: a box cannot forge its exit status or its keepers.
-            (deny file-write*
-              (subpath "/private/tmp/home/boxes/abc/exit")
-              (subpath "/private/tmp/home/boxes/abc/keepers"))
 
             ; Network: allowed, with name resolution and certificate checks.
             (allow network*)
@@ -125,25 +120,19 @@ public sealed class SeatbeltProfileTests
             """);
         profile.Should().Contain("""
             (allow file-read* file-write*
-              (subpath "/private/tmp/home/boxes/abc")
+              (subpath "/private/tmp/home/boxes/abc/work")
               (subpath "/private/tmp/home/boxes/abc/tmp")
               (subpath "/private/tmp/shared"))
             """);
     }
 
     [Fact]
-    public void The_protected_records_are_denied_after_the_box_is_allowed_so_the_deny_wins()
+    public void The_box_may_write_its_work_directory_and_temp_but_not_its_box_directory()
     {
         var profile = Generate(Policy);
 
-        profile.IndexOf("(deny file-write*", StringComparison.Ordinal)
-            .Should().BeGreaterThan(profile.IndexOf("(allow file-read* file-write*", StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void Without_protected_paths_there_is_no_deny_rule_besides_the_default()
-    {
-        Generate(Policy with { ProtectedPaths = [] }).Should().NotContain("(deny file-write*");
+        profile.Should().Contain("(allow file-read* file-write*\n  (subpath \"/private/tmp/home/boxes/abc/work\")\n  (subpath \"/private/tmp/home/boxes/abc/tmp\"))")
+            .And.NotContain("(subpath \"/private/tmp/home/boxes/abc\")");
     }
 
     [Theory]
@@ -163,7 +152,7 @@ public sealed class SeatbeltProfileTests
     [InlineData("/x\\\\\") (allow default")]
     public void A_box_directory_with_profile_syntax_stays_one_string(string hostile)
     {
-        var profile = Generate(Policy with { BoxDirectory = hostile });
+        var profile = Generate(Policy with { WorkDirectory = hostile });
 
         // Reading the quoted literal back (SBPL string rules) yields exactly the path, and the filter closes right after it.
         var start = profile.IndexOf("(subpath \"" + hostile[..2], StringComparison.Ordinal) + "(subpath ".Length;

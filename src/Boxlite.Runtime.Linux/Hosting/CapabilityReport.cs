@@ -45,7 +45,7 @@ internal static class CapabilityReport
         checks.Add(Tool("bwrap", tools.Bwrap, "bubblewrap", "Bubblewrap isolation"));
         checks.Add(Tool("unshare", tools.Unshare, "util-linux", "PidNamespace isolation"));
         checks.Add(Tool("nsenter", tools.Nsenter, "util-linux", "exec into namespaced boxes"));
-        checks.Add(Tool("setsid", tools.Setsid, "util-linux", "starting boxes"));
+        checks.Add(Tool("setpriv", tools.Setpriv, "util-linux", "exec into bubblewrap boxes without capabilities"));
 
         foreach (var reaper in reapers)
         {

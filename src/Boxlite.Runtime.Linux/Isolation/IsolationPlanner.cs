@@ -5,19 +5,21 @@ namespace Boxlite.Runtime.Linux.Isolation;
 /// <summary>The argv that isolates a box's command, and the one that enters a running box's namespaces.</summary>
 internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
 {
-    // Runs inside the new namespace: record the command's namespace pid, then become the command.
-    private const string NamespacePidWrapper = "echo $$ >\"$0\" || exit 125; exec \"$@\"";
-
     // The first process of a fresh PID namespace ignores every signal it has no handler for, so a plain command
     // there would never see its stop signal. A shell stays pid 1 (reaping orphans) and runs the wrapper, and so the
-    // command, as pid 2 in the foreground; "exit $?" keeps sh from exec'ing its last command in place.
-    private const string NamespaceInit = "s=$0; f=$1; shift; \"$s\" -c '" + "echo $$ >\"$0\" || exit 125; exec \"$@\"" + "' \"$f\" \"$@\"; exit $?";
+    // command, as pid 2 in the foreground; "exit $?" keeps sh from exec'ing its last command in place. The wrapper
+    // records the command's namespace pid in a fresh file (noclobber), then applies the box's environment and execs it.
+    private const string NamespaceInit =
+        "s=$0; f=$1; shift; \"$s\" -c 'set -C; echo $$ >\"$0\" || exit 125; " + BoxLaunchPlan.ApplyEnvironment + "' \"$f\" \"$@\"; exit $?";
+
+    // Inside bubblewrap the control directory is out of sight: the namespace pid goes to descriptor 3, which the
+    // wrapper closes before the command runs.
+    private const string SandboxWrapper = "echo $$ >&3 || exit 125; exec 3>&-; " + BoxLaunchPlan.ApplyEnvironment;
 
     /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
     public void EnsureSupported(BoxIsolation isolation)
     {
         _ = LinuxTools.Require(tools.Shell, "sh", "dash", "to run the box monitor");
-        _ = LinuxTools.Require(tools.Setsid, "setsid", "util-linux", "to give each box monitor its own session");
         switch (isolation)
         {
             case BoxIsolation.None:
@@ -42,8 +44,8 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
         }
     }
 
-    /// <summary>The argv placed before the box command.</summary>
-    public IReadOnlyList<string> CommandPrefix(BoxContext box)
+    /// <summary>The argv placed before the box's environment block and command; its wrapper applies the block.</summary>
+    public BoxLaunchPlan Plan(BoxContext box, BoxLaunchPlan plan)
     {
         var options = box.Info.Options;
         EnsureSupported(options.Isolation);
@@ -57,36 +59,52 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
                 }
 
                 unshare.AddRange(["--pid", "--fork", "--mount-proc", "--"]);
-                return [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile];
+                return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile] };
 
             case BoxIsolation.Bubblewrap:
-                var workdir = options.WorkingDirectory ?? box.Directory;
-                List<string> bwrap =
-                [
-                    tools.Bwrap!, "--unshare-pid", "--unshare-ipc", "--unshare-uts",
-                    "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-                    "--bind", box.Directory, box.Directory,
-                ];
-                if (options.WorkingDirectory is { } wd && wd != box.Directory)
-                {
-                    bwrap.AddRange(["--bind", wd, wd]);
-                }
-
-                if (!options.Detached)
-                {
-                    // An attached box dies with its monitor; a detached one must survive any parent.
-                    bwrap.Add("--die-with-parent");
-                }
-
-                bwrap.AddRange(["--chdir", workdir, "--"]);
-                return [.. bwrap, .. Wrapper(box)];
+                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxWrapper, "boxlite-command"], NamespacePidOnDescriptor3 = true };
 
             default:
-                return [];
+                return plan;
         }
     }
 
-    /// <summary>The argv that makes an exec'd process enter the namespaces of the box's command (host pid <paramref name="commandPid"/>).</summary>
+    /// <summary>
+    /// A real boundary: new PID, IPC and UTS namespaces and session, no capabilities (root keeps them all otherwise), the
+    /// system read-only, a private /tmp, the Boxlite home hidden (no database, no other box, no control files of its
+    /// own), and only the work directory (and an explicit working directory) writable.
+    /// </summary>
+    private List<string> Bubblewrap(BoxContext box)
+    {
+        var options = box.Info.Options;
+
+        // The box directory is <home>/boxes/<id>.
+        var home = Path.GetDirectoryName(Path.GetDirectoryName(box.Directory))!;
+        List<string> bwrap =
+        [
+            tools.Bwrap!, "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--new-session", "--cap-drop", "ALL",
+            "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
+        ];
+        if (options.WorkingDirectory is { } wd)
+        {
+            bwrap.AddRange(["--bind", wd, wd]);
+        }
+
+        bwrap.AddRange(["--tmpfs", home, "--bind", box.WorkDirectory, box.WorkDirectory]);
+        if (!options.Detached)
+        {
+            // An attached box dies with its monitor; a detached one must survive any parent.
+            bwrap.Add("--die-with-parent");
+        }
+
+        bwrap.AddRange(["--chdir", box.CommandDirectory, "--"]);
+        return bwrap;
+    }
+
+    /// <summary>
+    /// The argv that makes an exec'd process enter the namespaces of the box's command (host pid
+    /// <paramref name="commandPid"/>) and, inside them, apply the box's environment block and exec the command.
+    /// </summary>
     public IReadOnlyList<string> EnterPrefix(BoxIsolation isolation, int commandPid)
     {
         if (isolation is not (BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap))
@@ -96,14 +114,21 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
 
         var nsenter = LinuxTools.Require(tools.Nsenter, "nsenter", "util-linux", "to exec into a namespaced box");
         var pid = commandPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string[] apply = [tools.Shell!, "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-exec"];
 
-        // nsenter forks after entering the PID namespace, so the exec'd command is born inside it.
-        return isolation == BoxIsolation.Bubblewrap
-            ? [nsenter, "--target", pid, "--pid", "--mount", "--ipc", "--uts", "--"]
-            : [nsenter, "--target", pid, "--pid", "--mount", "--"];
+        // nsenter forks after entering the PID namespace, so the exec'd command is born inside it, in the directory the
+        // box's command works in (--wd).
+        if (isolation == BoxIsolation.PidNamespace)
+        {
+            return [nsenter, "--target", pid, "--pid", "--mount", "--wd", "--", .. apply];
+        }
+
+        // In a bubblewrap box it gets no more capability than the box's own processes (root would keep them all).
+        string[] dropCapabilities = isRoot
+            ? [LinuxTools.Require(tools.Setpriv, "setpriv", "util-linux", "to exec into a bubblewrap box without capabilities"), "--bounding-set=-all", "--inh-caps=-all", "--"]
+            : [];
+        return [nsenter, "--target", pid, "--pid", "--mount", "--ipc", "--uts", "--wd", "--", .. dropCapabilities, .. apply];
     }
-
-    private string[] Wrapper(BoxContext box) => [tools.Shell!, "-c", NamespacePidWrapper, box.CommandNamespacePidFile];
 
     /// <summary>True when this kernel lets unprivileged users create user namespaces.</summary>
     public static bool UserNamespacesAllowed()

@@ -7,17 +7,17 @@ namespace Boxlite.Runtime.Linux.Isolation;
 /// caller's <c>PATH</c>). Null when missing.
 /// </summary>
 /// <param name="Shell">POSIX <c>sh</c>.</param>
-/// <param name="Setsid">util-linux <c>setsid</c>.</param>
+/// <param name="Setpriv">util-linux <c>setpriv</c>.</param>
 /// <param name="Unshare">util-linux <c>unshare</c>.</param>
 /// <param name="Nsenter">util-linux <c>nsenter</c>.</param>
 /// <param name="Bwrap">bubblewrap's <c>bwrap</c>.</param>
-internal sealed record LinuxTools(string? Shell, string? Setsid, string? Unshare, string? Nsenter, string? Bwrap)
+internal sealed record LinuxTools(string? Shell, string? Setpriv, string? Unshare, string? Nsenter, string? Bwrap)
 {
     private static readonly string[] SearchDirectories = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"];
 
     /// <summary>The tools of this host.</summary>
     public static LinuxTools Locate() =>
-        new(Find("sh"), Find("setsid"), Find("unshare"), Find("nsenter"), Find("bwrap"));
+        new(Find("sh"), Find("setpriv"), Find("unshare"), Find("nsenter"), Find("bwrap"));
 
     /// <summary>The path of <paramref name="tool"/>, or a <see cref="PlatformCapabilityException"/> naming its package.</summary>
     public static string Require(string? path, string tool, string package, string why) =>

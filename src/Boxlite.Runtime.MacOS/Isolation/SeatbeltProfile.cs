@@ -5,14 +5,11 @@ namespace Boxlite.Runtime.MacOS.Isolation;
 /// <summary>What a box's generated seatbelt profile allows. Paths are as given; the generator canonicalizes them.</summary>
 internal sealed record SeatbeltPolicy
 {
-    /// <summary>The box directory: readable and writable.</summary>
-    public required string BoxDirectory { get; init; }
+    /// <summary>The box's work directory: readable and writable (the rest of the box directory is neither).</summary>
+    public required string WorkDirectory { get; init; }
 
     /// <summary>The box's temp directory: readable and writable.</summary>
     public required string TempDirectory { get; init; }
-
-    /// <summary>Files and directories inside the box directory that the box must not write (the monitor's records).</summary>
-    public IReadOnlyList<string> ProtectedPaths { get; init; } = [];
 
     /// <summary>More read-only paths (the command, the working directory, configured extras).</summary>
     public IReadOnlyList<string> ReadPaths { get; init; } = [];
@@ -86,14 +83,9 @@ internal static class SeatbeltProfile
             Rule(text, "file-read*", [.. policy.ReadPaths.Select(p => Filter("subpath", Canonical(p))).Distinct()]);
         }
 
-        text.Append("\n; The box: its directory and its temp are readable and writable.\n");
-        Rule(text, "file-read* file-write*", [Filter("subpath", Canonical(policy.BoxDirectory)), Filter("subpath", Canonical(policy.TempDirectory)),
+        text.Append("\n; The box: its work directory and its temp are readable and writable; its control files are neither.\n");
+        Rule(text, "file-read* file-write*", [Filter("subpath", Canonical(policy.WorkDirectory)), Filter("subpath", Canonical(policy.TempDirectory)),
             .. policy.WritePaths.Select(p => Filter("subpath", Canonical(p)))]);
-        if (policy.ProtectedPaths.Count > 0)
-        {
-            text.Append("; But not the monitor's records in it: a box cannot forge its exit status or its keepers.\n");
-            Rule(text, "file-write*", [.. policy.ProtectedPaths.Select(p => Filter("subpath", Canonical(p)))], allow: false);
-        }
 
         if (policy.AllowNetwork)
         {

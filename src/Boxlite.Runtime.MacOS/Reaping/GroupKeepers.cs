@@ -104,13 +104,14 @@ internal sealed class GroupKeepers(IProcessTable table)
     {
         try
         {
+            var text = ControlFile.TryRead(file);
             var info = new FileInfo(file);
-            if (!info.Exists || info.Length > 64)
+            if (text is null || text.Length > 64)
             {
                 return null;
             }
 
-            var parts = File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             if (parts.Length != 2 || !int.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out var pid) || pid <= 1 ||
                 parts[1] is not ("group" or "single"))
             {

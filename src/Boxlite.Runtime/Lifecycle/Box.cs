@@ -1,8 +1,9 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
+using Boxlite.Runtime.Launch;
 using Boxlite.Runtime.Monitor;
+using Boxlite.Runtime.Platform;
 using Microsoft.Extensions.Logging;
 
 namespace Boxlite.Runtime;
@@ -52,7 +53,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         MonitorProcess? monitor = null;
         try
         {
-            Directory.CreateDirectory(context.Directory);
+            runtime.CreateBoxDirectories(Id);
             var plan = await runtime.Platform.PrepareAsync(context, cancellationToken).ConfigureAwait(false);
             runtime.Crash("start:after-prepare");
             monitor = await MonitorProcess.StartAsync(context, plan, runtime.Options.MaxLogBytes, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);
@@ -197,38 +198,34 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
     public async Task<int> ExecStreamAsync(string command, IReadOnlyList<string> args, Action<BoxLogLine> onOutput, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(onOutput);
-        var problems = (Info.Options with { Command = command, Args = args ?? [] }).Validate();
-        if (problems.Count > 0)
-        {
-            throw new InvalidBoxOptionsException(problems);
-        }
-
+        var options = Info.Options with { Command = command, Args = args ?? [] };
+        BoxRuntime.ThrowIfInvalid(options.Validate());
         var current = await RequireStateAsync(BoxState.Running, "exec needs a running box", cancellationToken).ConfigureAwait(false);
-        var plan = await runtime.Platform.PrepareExecAsync(runtime.Context(current), cancellationToken).ConfigureAwait(false);
+        var context = runtime.Context(current);
+        BoxRuntime.ThrowIfInvalid(BoxEnvironment.CommandProblems(current.Options, command, context.CommandDirectory));
+        var plan = await runtime.Platform.PrepareExecAsync(context, cancellationToken).ConfigureAwait(false);
 
-        // Like the monitor: join the box's containment first, then become the command (through its namespaces).
-        const string join = "set -f; IFS=\"$1\"; for f in $2; do echo $$ >\"$f\" || exit 125; done; unset IFS; shift 2; exec \"$@\"";
-        var psi = new ProcessStartInfo
+        // Like the monitor: join the box's containment first, then become the command (through its namespaces), with
+        // the box's environment applied last, by the join shell itself or by the prefix's wrapper.
+        var join = "set -f; IFS=$1; for f in $2; do echo $$ >|\"$f\" || exit 125; done; unset IFS; shift 2; " +
+            (plan.CommandPrefix.Count == 0 ? BoxLaunchPlan.ApplyEnvironment : "exec \"$@\"");
+        string[] argv = [MonitorProcess.Shell, "-c", join, "boxlite-exec", "\n", string.Join('\n', plan.JoinFiles), .. plan.CommandPrefix,
+            .. BoxEnvironment.Block(current.Options), command, .. args ?? []];
+        ChildProcess process;
+        try
         {
-            FileName = MonitorProcess.Shell,
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = current.Options.WorkingDirectory ?? runtime.DirectoryOf(Id),
-        };
-        foreach (var arg in (string[])["-c", join, "boxlite-exec", "\n", string.Join('\n', plan.JoinFiles), .. plan.CommandPrefix, command, .. args ?? []])
+            process = ChildProcess.Start(argv, BoxEnvironment.ForLauncher(), context.CommandDirectory, newSession: true, redirectInput: false);
+        }
+        catch (IOException e)
         {
-            psi.ArgumentList.Add(arg);
+            throw new InvalidBoxStateException(Id, current.State, $"exec could not start: {e.Message}");
         }
 
-        MonitorProcess.ApplyBoxEnvironment(psi, current.Options);
-        using var process = Process.Start(psi) ?? throw new InvalidBoxStateException(Id, current.State, "exec could not start");
-        process.StandardInput.Close();
+        using var started = process;
         var output = Channel.CreateUnbounded<BoxLogLine>(new UnboundedChannelOptions { SingleReader = true });
         var pumps = Task.WhenAll(
-            PumpAsync(process.StandardOutput, BoxLogSource.StandardOutput, output.Writer),
-            PumpAsync(process.StandardError, BoxLogSource.StandardError, output.Writer));
+            PumpAsync(process.Output, BoxLogSource.StandardOutput, output.Writer),
+            PumpAsync(process.Error, BoxLogSource.StandardError, output.Writer));
         _ = pumps.ContinueWith(_ => output.Writer.TryComplete(), TaskScheduler.Default);
         try
         {
@@ -237,7 +234,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
                 onOutput(line);
             }
 
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            return await process.Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -245,8 +242,6 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
             process.Kill();
             throw;
         }
-
-        return process.ExitCode;
     }
 
     public async Task<BoxMetrics> GetMetricsAsync(CancellationToken cancellationToken = default)
@@ -323,8 +318,9 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         (BoxLogSource.StandardError, Path.Combine(directory, "stderr.log")),
     ];
 
-    private static async Task PumpAsync(StreamReader reader, BoxLogSource source, ChannelWriter<BoxLogLine> writer)
+    private static async Task PumpAsync(Stream stream, BoxLogSource source, ChannelWriter<BoxLogLine> writer)
     {
+        using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
         while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
         {
             await writer.WriteAsync(new BoxLogLine(source, line)).ConfigureAwait(false);

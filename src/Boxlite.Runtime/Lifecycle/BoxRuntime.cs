@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using Boxlite.Runtime.Launch;
 using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.Platform;
 using Boxlite.Runtime.State;
@@ -65,12 +66,11 @@ internal sealed class BoxRuntime : IBoxRuntime
     {
         ArgumentNullException.ThrowIfNull(options);
         ThrowIfDisposed();
-        var problems = options.Validate();
-        if (problems.Count > 0)
-        {
-            throw new InvalidBoxOptionsException(problems);
-        }
+        ThrowIfInvalid(options.Validate());
 
+        // G5 for the command: it must be there to run, before anything exists (by default it starts in a fresh, empty
+        // work directory).
+        ThrowIfInvalid(BoxEnvironment.CommandProblems(options, options.Command, options.WorkingDirectory));
         Platform.EnsureSupported(options);
         BoxSignals.TryNormalize(options.StopSignal, out var signal);
         options = options with { StopSignal = signal! };
@@ -89,7 +89,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         Crash("create:after-insert");
         try
         {
-            Directory.CreateDirectory(DirectoryOf(info.Id));
+            CreateBoxDirectories(info.Id);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -237,12 +237,31 @@ internal sealed class BoxRuntime : IBoxRuntime
 
     internal string DirectoryOf(BoxId id) => Path.Combine(BoxesDirectory, id.Value);
 
+    /// <summary>Creates the box directory (its control part) and the command's work directory in it, both the owner's only.</summary>
+    internal void CreateBoxDirectories(BoxId id)
+    {
+        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+        foreach (var directory in new[] { DirectoryOf(id), Path.Combine(DirectoryOf(id), BoxContext.WorkDirectoryName) })
+        {
+            _ = OperatingSystem.IsWindows() ? Directory.CreateDirectory(directory) : Directory.CreateDirectory(directory, OwnerOnly);
+        }
+    }
+
+    /// <summary>Throws <see cref="InvalidBoxOptionsException"/> listing <paramref name="problems"/>, if any.</summary>
+    internal static void ThrowIfInvalid(IReadOnlyList<string> problems)
+    {
+        if (problems.Count > 0)
+        {
+            throw new InvalidBoxOptionsException(problems);
+        }
+    }
+
     internal BoxContext Context(BoxInfo info) => new(info, DirectoryOf(info.Id));
 
     internal bool IsMonitorAlive(BoxInfo info) => info.Monitor is { } monitor && Platform.IsAlive(monitor);
 
     /// <summary>True once the command of a started box is done: its exit status is written, or its monitor is gone.</summary>
-    internal bool HasFinished(BoxInfo info) => !IsMonitorAlive(info) || File.Exists(Context(info).ExitFile);
+    internal bool HasFinished(BoxInfo info) => !IsMonitorAlive(info) || ExitStatus.TryRead(Context(info)) is not null;
 
     internal void Crash(string point) => CrashPoint?.Invoke(point);
 
@@ -311,6 +330,7 @@ internal sealed class BoxRuntime : IBoxRuntime
             }
 
             var context = Context(current);
+            await LetMonitorFinishAsync(current, cancellationToken).ConfigureAwait(false);
             await ReapAsync(current, cancellationToken).ConfigureAwait(false);
             var status = ExitStatus.TryRead(context);
             var updated = status is null
@@ -338,6 +358,21 @@ internal sealed class BoxRuntime : IBoxRuntime
             ForgetMonitor(info.Id);
             Log.BoxExited(Logger, stored.Id, stored.ExitCode);
             return await AutoRemoveAsync(stored, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The monitor records the exit status as its last act and exits right after: give it a moment to be gone, so the
+    /// reap after a clean exit has nothing of the box's own to kill.
+    /// </summary>
+    private async Task LetMonitorFinishAsync(BoxInfo info, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(1);
+        var deadline = Time.GetTimestamp() + Time.TimestampFrequency;
+        while (IsMonitorAlive(info) && Time.GetTimestamp() < deadline)
+        {
+            await Task.Delay(delay, Time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 50));
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Text;
+using Boxlite.Runtime.Platform;
 
 namespace Boxlite.Runtime;
 
@@ -64,15 +65,6 @@ internal sealed class LogTail(string path, BoxLogSource source)
         }
     }
 
-    private FileStream? TryOpen()
-    {
-        try
-        {
-            return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-        }
-        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
-        {
-            return null;
-        }
-    }
+    // Only the regular file the monitor made: never a FIFO or a link put in its place.
+    private FileStream? TryOpen() => ControlFile.TryOpen(path);
 }

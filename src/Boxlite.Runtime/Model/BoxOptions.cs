@@ -11,10 +11,14 @@ public sealed partial record BoxOptions
     /// <summary>Arguments of the command.</summary>
     public IReadOnlyList<string> Args { get; init; } = [];
 
-    /// <summary>Environment variables of the command, on top of <c>PATH</c> and <c>HOME</c> of the host.</summary>
+    /// <summary>
+    /// Environment variables of the command, on top of <c>PATH</c> and <c>HOME</c> of the host; names are shell
+    /// identifiers (<c>[A-Za-z_][A-Za-z0-9_]*</c>). They reach the command only: the box's <c>PATH</c> is the one its
+    /// command is looked up with, and nothing of the runtime's own machinery runs with them.
+    /// </summary>
     public IReadOnlyDictionary<string, string> Environment { get; init; } = new Dictionary<string, string>();
 
-    /// <summary>Absolute working directory of the command; null for the box directory.</summary>
+    /// <summary>Absolute working directory of the command (an existing directory); null for the box's own work directory.</summary>
     public string? WorkingDirectory { get; init; }
 
     /// <summary>Optional unique label (<c>[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}</c>).</summary>
@@ -137,9 +141,9 @@ public sealed partial record BoxOptions
             {
                 problems.Add("environment variable name is empty");
             }
-            else if (key.Contains('=', StringComparison.Ordinal) || key.Contains('\0', StringComparison.Ordinal))
+            else if (!EnvironmentNamePattern().IsMatch(key))
             {
-                problems.Add($"environment variable name '{Printable(key)}' contains '=' or NUL");
+                problems.Add($"environment variable name '{Printable(key)}' is not a shell identifier ([A-Za-z_][A-Za-z0-9_]*)");
             }
             else if (key.StartsWith(ReservedEnvironmentPrefix, StringComparison.Ordinal))
             {
@@ -189,4 +193,8 @@ public sealed partial record BoxOptions
 
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    // The box's variables are exported by a shell right before the command runs: only names a shell can carry.
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvironmentNamePattern();
 }

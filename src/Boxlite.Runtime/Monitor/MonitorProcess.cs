@@ -1,6 +1,8 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
+using System.Text;
+using Boxlite.Runtime.Interop;
+using Boxlite.Runtime.Launch;
 using Boxlite.Runtime.Platform;
 
 namespace Boxlite.Runtime.Monitor;
@@ -13,10 +15,10 @@ internal sealed class MonitorProcess : IDisposable
 {
     private static readonly Lazy<string> LazyScript = new(LoadScript);
 
-    private readonly Process _process;
+    private readonly ChildProcess _process;
     private int _disposed;
 
-    private MonitorProcess(Process process, int pid)
+    private MonitorProcess(ChildProcess process, int pid)
     {
         _process = process;
         Pid = pid;
@@ -29,13 +31,13 @@ internal sealed class MonitorProcess : IDisposable
     public int Pid { get; }
 
     /// <summary>Completes when the monitor process has exited (only for monitors this process started).</summary>
-    public Task Exited => _process.WaitForExitAsync();
+    public Task Exited => _process.Exited;
 
     /// <summary>The shell the monitor runs in.</summary>
     public const string Shell = "/bin/sh";
 
-    /// <summary>Default <c>PATH</c> for boxes when the host has none.</summary>
-    public const string DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    /// <summary>The FIFOs the monitor's loggers read the command's stdout and stderr from.</summary>
+    public static readonly string[] LogPipes = [".out", ".err"];
 
     /// <summary>
     /// Starts the monitor and waits for it to report that it joined its containment. Nothing of the command runs
@@ -44,47 +46,50 @@ internal sealed class MonitorProcess : IDisposable
     public static async Task<MonitorProcess> StartAsync(BoxContext box, BoxLaunchPlan plan, long maxLogBytes, TimeSpan handshakeTimeout, CancellationToken cancellationToken)
     {
         var options = box.Info.Options;
-        var psi = new ProcessStartInfo
+        foreach (var pipe in LogPipes)
         {
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = box.Directory,
-        };
-
-        var argv = new List<string>(plan.SessionPrefix) { Shell, "-c", Script, "boxlite-monitor" };
-        argv.AddRange(plan.CommandPrefix);
-        argv.Add(options.Command);
-        argv.AddRange(options.Args);
-        psi.FileName = argv[0];
-        for (var i = 1; i < argv.Count; i++)
-        {
-            psi.ArgumentList.Add(argv[i]);
+            var path = Path.Combine(box.Directory, pipe);
+            if (Posix.mkfifo(path, 0x180 /* 0600 */) != 0)
+            {
+                throw new BoxStartException(box.Id, $"cannot make the log pipe {path}: {Posix.Describe(Posix.LastErrno)}");
+            }
         }
 
-        ApplyBoxEnvironment(psi, options);
-        psi.Environment["BOXLITE_DIR"] = box.Directory;
-        psi.Environment["BOXLITE_JOIN"] = string.Join('\n', plan.JoinFiles);
-        psi.Environment["BOXLITE_COMMAND_JOIN"] = string.Join('\n', plan.CommandJoinFiles);
-        psi.Environment["BOXLITE_KILL_FILE"] = plan.KillFile ?? string.Empty;
-        psi.Environment["BOXLITE_PROCS_FILE"] = plan.ProcsFile ?? string.Empty;
-        psi.Environment["BOXLITE_KILL_PID_FILE"] = plan.KillPidFile ?? string.Empty;
-        psi.Environment["BOXLITE_ATTACHED"] = options.Detached ? "0" : "1";
-        psi.Environment["BOXLITE_LOG_MAX"] = maxLogBytes.ToString(CultureInfo.InvariantCulture);
-        psi.Environment["BOXLITE_WORKDIR"] = options.WorkingDirectory ?? box.Directory;
+        string[] argv = [.. plan.SessionPrefix, Shell, "-c", Script, "boxlite-monitor", .. plan.CommandPrefix, .. BoxEnvironment.Block(options), options.Command, .. options.Args];
+        var environment = BoxEnvironment.ForLauncher(new Dictionary<string, string>
+        {
+            ["BOXLITE_CTL"] = box.Directory,
+            ["BOXLITE_WORKDIR"] = box.CommandDirectory,
+            ["BOXLITE_JOIN"] = string.Join('\n', plan.JoinFiles),
+            ["BOXLITE_COMMAND_JOIN"] = string.Join('\n', plan.CommandJoinFiles),
+            ["BOXLITE_KILL_FILE"] = plan.KillFile ?? string.Empty,
+            ["BOXLITE_PROCS_FILE"] = plan.ProcsFile ?? string.Empty,
+            ["BOXLITE_KILL_PID_FILE"] = plan.KillPidFile ?? string.Empty,
+            ["BOXLITE_ATTACHED"] = options.Detached ? "0" : "1",
+            ["BOXLITE_LOG_MAX"] = maxLogBytes.ToString(CultureInfo.InvariantCulture),
+            ["BOXLITE_APPLY_ENV"] = plan.CommandPrefix.Count == 0 ? "1" : "0",
+            ["BOXLITE_NSPID_FD"] = plan.NamespacePidOnDescriptor3 ? "1" : "0",
+        });
 
-        var process = Process.Start(psi) ?? throw new BoxStartException(box.Id, "the box monitor did not start");
+        ChildProcess process;
         try
         {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(handshakeTimeout);
+            process = ChildProcess.Start(argv, environment, box.Directory, newSession: plan.SessionPrefix.Count == 0, redirectInput: true);
+        }
+        catch (IOException e)
+        {
+            throw new BoxStartException(box.Id, $"the box monitor did not start: {e.Message}", e);
+        }
+
+        try
+        {
+            using var output = new StreamReader(process.Output, Encoding.UTF8, leaveOpen: true);
             string? line;
             try
             {
-                line = await process.StandardOutput.ReadLineAsync(timeout.Token).ConfigureAwait(false);
+                line = await output.ReadLineAsync(cancellationToken).AsTask().WaitAsync(handshakeTimeout, cancellationToken).ConfigureAwait(false);
             }
-            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            catch (TimeoutException)
             {
                 throw new BoxStartException(box.Id, $"the box monitor did not report within {handshakeTimeout.TotalSeconds:F0} s");
             }
@@ -105,37 +110,20 @@ internal sealed class MonitorProcess : IDisposable
         }
     }
 
-    /// <summary>The environment a box's processes see: the host's PATH and HOME, then the box's own variables.</summary>
-    public static void ApplyBoxEnvironment(ProcessStartInfo psi, BoxOptions options)
-    {
-        var path = Environment.GetEnvironmentVariable("PATH");
-        var home = Environment.GetEnvironmentVariable("HOME");
-        psi.Environment.Clear();
-        psi.Environment["PATH"] = string.IsNullOrEmpty(path) ? DefaultPath : path;
-        if (!string.IsNullOrEmpty(home))
-        {
-            psi.Environment["HOME"] = home;
-        }
-
-        foreach (var (key, value) in options.Environment)
-        {
-            psi.Environment[key] = value;
-        }
-    }
-
     /// <summary>Lets the command start. A detached monitor's stdin is closed right away: it no longer needs the host.</summary>
     public void Go(bool detached)
     {
-        _process.StandardInput.Write("go\n");
-        _process.StandardInput.Flush();
+        var input = _process.Input!;
+        input.Write("go\n"u8);
+        input.Flush();
         if (detached)
         {
-            _process.StandardInput.Close();
+            input.Close();
         }
 
         // The monitor now writes to its own log; drop our ends of its stdout and stderr.
-        _process.StandardOutput.Close();
-        _process.StandardError.Close();
+        _process.Output.Close();
+        _process.Error.Close();
     }
 
     /// <summary>Closes our end of the host pipe without "go": the monitor exits without running the command.</summary>
@@ -147,53 +135,32 @@ internal sealed class MonitorProcess : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             // Closing stdin is what tells an attached monitor that its host is gone.
-            try
-            {
-                _process.StandardInput.Close();
-            }
-            catch (IOException)
-            {
-                // Already closed by the monitor's exit.
-            }
-
             _process.Dispose();
         }
     }
 
-    private static void Abandon(Process process)
+    private static void Abandon(ChildProcess process)
     {
-        try
-        {
-            process.StandardInput.Close();
-        }
-        catch (IOException)
-        {
-        }
+        process.Input?.Dispose();
 
         // Without "go" the monitor exits by itself; wait briefly so no zombie is left behind.
-        if (!process.WaitForExit(TimeSpan.FromSeconds(5)))
+        if (!process.Exited.Wait(TimeSpan.FromSeconds(5)))
         {
-            try
-            {
-                process.Kill();
-            }
-            catch (InvalidOperationException)
-            {
-            }
+            process.Kill();
         }
 
         process.Dispose();
     }
 
-    private static async Task<string> ReadErrorAsync(Process process)
+    private static async Task<string> ReadErrorAsync(ChildProcess process)
     {
         try
         {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            var text = await process.StandardError.ReadToEndAsync(cts.Token).ConfigureAwait(false);
+            using var reader = new StreamReader(process.Error, Encoding.UTF8, leaveOpen: true);
+            var text = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
             return text.Trim();
         }
-        catch (OperationCanceledException)
+        catch (TimeoutException)
         {
             return string.Empty;
         }

@@ -157,7 +157,7 @@ public sealed class LifecycleTests
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
         await using var home = new LinuxHome();
         var box = await home.Runtime.RunAsync(home.Sh("i=0; while :; do i=$((i+1)); echo $i > counter; sleep 0.01; done & sleep 1000"), Token);
-        var counter = Path.Combine(home.Runtime.DirectoryOf(box.Id), "counter");
+        var counter = Path.Combine(home.Runtime.DirectoryOf(box.Id), "work", "counter");
         (await LinuxHome.EventuallyAsync(() => File.Exists(counter), Generous)).Should().BeTrue();
 
         await box.PauseAsync(Token);

@@ -10,7 +10,6 @@ internal sealed class TestBox : IDisposable
         Home = home ?? Path.Combine(Path.GetTempPath(), "boxlite-macos-test-" + Guid.NewGuid().ToString("N")[..12]);
         var id = BoxId.New();
         var directory = Path.Combine(Home, "boxes", id.Value);
-        System.IO.Directory.CreateDirectory(directory);
         Context = new BoxContext(new BoxInfo
         {
             Id = id,
@@ -19,6 +18,7 @@ internal sealed class TestBox : IDisposable
             CreatedAt = DateTimeOffset.UtcNow,
             Monitor = monitor,
         }, directory);
+        System.IO.Directory.CreateDirectory(Context.WorkDirectory);
     }
 
     public string Home { get; }

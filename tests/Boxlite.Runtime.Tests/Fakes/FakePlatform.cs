@@ -40,7 +40,7 @@ internal sealed class FakePlatform : IBoxPlatform
             Calls.Add($"prepare {box.Id}");
         }
 
-        return ValueTask.FromResult(new BoxLaunchPlan { SessionPrefix = ["/usr/bin/setsid"] });
+        return ValueTask.FromResult(new BoxLaunchPlan());
     }
 
     public ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken) =>
