@@ -8,10 +8,11 @@ namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
 /// </summary>
 internal sealed class LinuxHome : IAsyncDisposable
 {
-    public LinuxHome()
+    /// <summary>A home in <paramref name="parent"/> (default: the temp directory).</summary>
+    public LinuxHome(string? parent = null)
     {
         var tag = Guid.NewGuid().ToString("N")[..12];
-        Home = Path.Combine(Path.GetTempPath(), "boxlite-test-" + tag);
+        Home = Path.Combine(parent ?? Path.GetTempPath(), "boxlite-test-" + tag);
         CgroupParent = "boxlite-test-" + tag;
         Options = new BoxliteOptions { HomeDirectory = Home, CgroupParent = CgroupParent, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
         Runtime = Open();

@@ -69,7 +69,7 @@ public sealed class MonitorScriptTests : IDisposable
         await monitor.Exited.WaitAsync(Generous, Token);
 
         // The host still holds its end of the pipe: the watcher must have ended with the monitor, not with the host.
-        Posix.GroupMembers(monitor.Pid).Should().BeEmpty("the monitor's session held the watcher and the loggers");
+        ProcessesOfTheMonitor(box).Should().BeEmpty("the watcher and the loggers are the monitor's own children");
         Read(box, "exit").Should().Be("0\n\n");
     }
 
@@ -142,6 +142,29 @@ public sealed class MonitorScriptTests : IDisposable
         var monitor = await MonitorProcess.StartAsync(box, plan ?? new BoxLaunchPlan(), maxLogBytes, Generous, Token);
         _monitors.Add(monitor);
         return monitor;
+    }
+
+    /// <summary>Live processes forked from this box's monitor (they share its environment, which names the box directory).</summary>
+    private static List<int> ProcessesOfTheMonitor(BoxContext box)
+    {
+        var needle = System.Text.Encoding.UTF8.GetBytes("=" + box.Directory + "\0");
+        var found = new List<int>();
+        foreach (var dir in Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(System.IO.Path.GetFileName(dir), out var pid) && Posix.Stat(pid) is { State: not 'Z' } &&
+                    File.ReadAllBytes(System.IO.Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0)
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found;
     }
 
     private static string Read(BoxContext box, string name) => File.ReadAllText(Path.Combine(box.Directory, name));
