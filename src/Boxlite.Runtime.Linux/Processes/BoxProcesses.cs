@@ -94,9 +94,9 @@ internal static class BoxProcesses
         return found;
     }
 
-    /// <summary>The integer in a pid file, or null.</summary>
+    /// <summary>The integer in a pid file (read as a control file: a FIFO or a link there is no number), or null.</summary>
     public static int? ReadNumber(string file) =>
-        int.TryParse(ProcFs.TryRead(file)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+        int.TryParse(ControlFile.TryRead(file)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
 
     private static string? TryReadLink(string path)
     {

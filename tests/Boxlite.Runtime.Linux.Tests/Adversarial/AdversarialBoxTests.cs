@@ -122,6 +122,28 @@ public sealed class AdversarialBoxTests : IDisposable
     }
 
     [Fact]
+    public async Task Control_files_replaced_by_fifos_are_unknown_to_list_and_stop_not_a_hang()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        var box = await home.Runtime.RunAsync(home.Sh("echo ready; sleep 1000"), Token);
+        await BoxWaits.ForLogLineAsync(box, "ready");
+
+        // What a box without a file boundary (isolation None, same user) could do to its own control directory.
+        foreach (var name in new[] { "exit", "child.pid" })
+        {
+            var path = Path.Combine(home.Runtime.DirectoryOf(box.Id), name);
+            File.Delete(path);
+            Boxlite.Runtime.Interop.Posix.mkfifo(path, 0x180).Should().Be(0);
+        }
+
+        (await home.Runtime.ListAsync(Token).WaitAsync(Generous, Token)).Should().ContainSingle(b => b.State == BoxState.Running);
+        await box.StopAsync(TimeSpan.FromSeconds(1), Token).WaitAsync(Generous, Token);
+        (await box.RefreshAsync(Token)).State.Should().Be(BoxState.Exited);
+        await home.Runtime.RemoveAsync(box.Id.Value, cancellationToken: Token).WaitAsync(Generous, Token);
+    }
+
+    [Fact]
     public async Task A_directory_named_exit_hangs_neither_the_wait_nor_list_nor_remove()
     {
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
