@@ -130,8 +130,7 @@ internal sealed class ChildProcess : IDisposable
             }
 
             var input = redirectInput ? HostEnd(ref fds[1], FileAccess.Write) : null;
-            var child = new ChildProcess(pid, input, HostEnd(ref fds[2], FileAccess.Read), HostEnd(ref fds[4], FileAccess.Read), exited);
-            return child;
+            return new ChildProcess(pid, input, HostEnd(ref fds[2], FileAccess.Read), HostEnd(ref fds[4], FileAccess.Read), exited);
         }
         finally
         {
