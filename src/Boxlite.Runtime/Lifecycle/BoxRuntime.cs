@@ -20,6 +20,7 @@ internal sealed class BoxRuntime : IBoxRuntime
     private readonly ConcurrentDictionary<BoxId, MonitorProcess> _monitors = new();
     private readonly ConcurrentDictionary<BoxId, SemaphoreSlim> _locks = new();
     private readonly CancellationTokenSource _disposing = new();
+    private int _exitWatchersAtWork;
     private readonly bool _ownsStore;
     private int _disposed;
 
@@ -203,6 +204,13 @@ internal sealed class BoxRuntime : IBoxRuntime
 
         await StopAttachedAsync(CancellationToken.None).ConfigureAwait(false);
         await _disposing.CancelAsync().ConfigureAwait(false);
+
+        // An exit watcher that started before the cancellation may still use the store: let it finish first.
+        while (Volatile.Read(ref _exitWatchersAtWork) > 0)
+        {
+            await Task.Delay(1).ConfigureAwait(false);
+        }
+
         foreach (var monitor in _monitors.Values)
         {
             monitor.Dispose();
@@ -282,8 +290,14 @@ internal sealed class BoxRuntime : IBoxRuntime
         _ = monitor.Exited.ContinueWith(
             async _ =>
             {
+                Interlocked.Increment(ref _exitWatchersAtWork);
                 try
                 {
+                    if (_disposing.IsCancellationRequested)
+                    {
+                        return;
+                    }
+
                     var current = await Store.GetAsync(info.Id, _disposing.Token).ConfigureAwait(false);
                     if (current is { State: BoxState.Running or BoxState.Paused })
                     {
@@ -293,6 +307,10 @@ internal sealed class BoxRuntime : IBoxRuntime
                 catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or BoxliteException or IOException)
                 {
                     // Whoever looks next (wait, list, recovery) finalizes instead.
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _exitWatchersAtWork);
                 }
             },
             CancellationToken.None,
