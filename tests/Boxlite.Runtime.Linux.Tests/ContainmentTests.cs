@@ -170,6 +170,29 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
+    public async Task Creates_racing_the_removal_of_their_emptied_parent_never_fail()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var cgroups = new BoxCgroups(_sandbox.Layout, CgroupFileSystem.Instance);
+
+        // Each removal of a last box takes the parents (v2 and v1) with it while the other loops create in them.
+        async Task ChurnAsync()
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var id = BoxId.New();
+                cgroups.Create(id, new BoxLimits { PidsMax = 10 }, BoxIsolation.None);
+                (await cgroups.RemoveAsync(cgroups.Of(id), CancellationToken.None)).Should().BeNull();
+            }
+        }
+
+        var token = TestContext.Current.CancellationToken;
+        await Task.WhenAll(Task.Run(ChurnAsync, token), Task.Run(ChurnAsync, token), Task.Run(ChurnAsync, token));
+
+        Directory.Exists(_sandbox.Layout.BoxRoot).Should().BeFalse();
+    }
+
+    [Fact]
     public async Task A_thousand_process_tree_is_reaped_to_zero_with_its_cgroup_removed()
     {
         Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
