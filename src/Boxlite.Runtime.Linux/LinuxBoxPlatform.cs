@@ -241,18 +241,30 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     /// <summary>Removes this home's parent cgroups when they are the library's own and empty (prune); returns how many went.</summary>
     internal int RemoveEmptyParents() => UsesCgroup ? _cgroups.RemoveEmptyParents() : 0;
 
-    /// <summary>The box's command: by namespace pid for namespaced isolation, else the monitor's child, identity-checked.</summary>
+    /// <summary>
+    /// The box's command, found from the live recorded monitor through the process tree: for namespaced isolation the
+    /// first child of the box's namespace init; otherwise the monitor's child in the command's cgroup (without a cgroup,
+    /// the child <c>child.pid</c> names, still only among the monitor's own children).
+    /// </summary>
     private ProcessIdentity? FindCommand(BoxContext box)
     {
-        if (box.Info.Isolation is not (BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap))
+        if (BoxProcesses.Monitor(box) is not { } monitor)
         {
-            return BoxProcesses.Launcher(box, pid => UsesCgroup && _cgroups.ReadProcesses(_cgroups.Of(box.Info)).Contains(pid));
+            return null;
         }
 
-        IEnumerable<int> candidates = UsesCgroup && _cgroups.FileSystem.Exists(_cgroups.Of(box.Info).Directory)
-            ? _cgroups.ReadProcesses(_cgroups.Of(box.Info))
-            : ProcFs.ListPids();
-        return BoxProcesses.NamespacedCommand(box, candidates);
+        if (box.Info.Isolation is BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap)
+        {
+            return BoxProcesses.NamespacedCommand(monitor);
+        }
+
+        if (!UsesCgroup)
+        {
+            return BoxProcesses.Launcher(box);
+        }
+
+        var procs = ProcFs.ParsePids(_cgroups.FileSystem.TryRead(Path.Combine(_cgroups.Of(box.Info).CommandDirectory, "cgroup.procs")));
+        return BoxProcesses.ChildrenOf(monitor).FirstOrDefault(c => procs.Contains(c.Pid));
     }
 
     private ITreeReaper SelectReaper(string? requested, ILogger logger)

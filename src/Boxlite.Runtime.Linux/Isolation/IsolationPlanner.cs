@@ -1,3 +1,4 @@
+using Boxlite.Runtime.Linux.Processes;
 using Boxlite.Runtime.Platform;
 
 namespace Boxlite.Runtime.Linux.Isolation;
@@ -96,11 +97,19 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
 
         var nsenter = LinuxTools.Require(tools.Nsenter, "nsenter", "util-linux", "to exec into a namespaced box");
         var pid = commandPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<string> enter = [nsenter, "--target", pid];
+
+        // A box started without root (unshare --map-root-user) owns its namespaces through a user namespace of its
+        // own: entering that one first gives the right to enter the rest. The credentials stay as they are (they map
+        // to the box's own user there); taking on the namespace's root would need setgroups, which it denies.
+        if (BoxProcesses.TryReadLink($"/proc/{pid}/ns/user") is { } user && user != BoxProcesses.TryReadLink("/proc/self/ns/user"))
+        {
+            enter.AddRange(["--user", "--preserve-credentials"]);
+        }
 
         // nsenter forks after entering the PID namespace, so the exec'd command is born inside it.
-        return isolation == BoxIsolation.Bubblewrap
-            ? [nsenter, "--target", pid, "--pid", "--mount", "--ipc", "--uts", "--"]
-            : [nsenter, "--target", pid, "--pid", "--mount", "--"];
+        enter.AddRange(isolation == BoxIsolation.Bubblewrap ? ["--pid", "--mount", "--ipc", "--uts", "--"] : ["--pid", "--mount", "--"]);
+        return enter;
     }
 
     private string[] Wrapper(BoxContext box) => [tools.Shell!, "-c", NamespacePidWrapper, box.CommandNamespacePidFile];
