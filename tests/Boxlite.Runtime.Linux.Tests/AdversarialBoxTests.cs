@@ -30,7 +30,7 @@ public sealed class AdversarialBoxTests : IDisposable
         var signalled = await platform.SignalCommandAsync(attacker, "TERM", CancellationToken.None);
 
         signalled.Should().Be(1);
-        await WaitUntilAsync(() => File.Exists(attacker.ExitFile));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(attacker.ExitFile));
         (await File.ReadAllLinesAsync(attacker.ExitFile, Token))[0].Should().Be("7", "the attacker's own command got the signal");
         ProcessSignaller.IsAlive(target).Should().BeTrue("the other box's process was not the attacker's to signal");
         await platform.Reaper.ReapAsync(attacker, TimeSpan.FromSeconds(10), CancellationToken.None);
@@ -65,12 +65,12 @@ public sealed class AdversarialBoxTests : IDisposable
         box = await _sandbox.StartWithMonitorAsync(platform, box,
             "trap 'exit 7' TERM; for p in $(cat /proc/$PPID/task/$PPID/children); do [ \"$p\" = $$ ] || { " +
             $"echo $p > '{box.ChildPidFile}'; break; }}; done; touch ready; while :; do sleep 0.05; done");
-        await WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
 
         var signalled = await platform.SignalCommandAsync(box, "TERM", CancellationToken.None);
 
         signalled.Should().Be(1);
-        await WaitUntilAsync(() => File.Exists(box.ExitFile));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(box.ExitFile));
         (await File.ReadAllLinesAsync(box.ExitFile, Token))[0].Should().Be("7", "the command itself got the signal");
         await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
     }
@@ -111,14 +111,14 @@ public sealed class AdversarialBoxTests : IDisposable
         var box = _sandbox.NewBox(BoxIsolation.PidNamespace);
         box = await _sandbox.StartWithMonitorAsync(platform, box,
             $"{trap}; echo {VictimNamespacePid} > '{box.CommandNamespacePidFile}'; touch ready; sleep 1000 & wait");
-        await WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
         return box;
     }
 
     private async Task<Platform.BoxContext> StartVictimAsync(LinuxBoxPlatform platform)
     {
         var box = await _sandbox.StartWithMonitorAsync(platform, _sandbox.NewBox(BoxIsolation.PidNamespace), Victim);
-        await WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
         return box;
     }
 
@@ -133,16 +133,6 @@ public sealed class AdversarialBoxTests : IDisposable
     }
 
     private static string? PidNamespaceOf(int pid) => BoxProcesses.TryReadLink($"/proc/{pid}/ns/pid");
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!condition())
-        {
-            sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "the condition should come true");
-            await Task.Delay(20, Token);
-        }
-    }
 
     public void Dispose() => _sandbox.Dispose();
 }

@@ -6,16 +6,15 @@ using Boxlite.Runtime.Platform;
 namespace Boxlite.Runtime.Linux.Cgroups;
 
 /// <summary>The cgroups of one box.</summary>
-/// <param name="Path">Its cgroup path (<c>/&lt;parent&gt;/&lt;id&gt;</c>): what a record keeps.</param>
 /// <param name="Directory">Its v2 directory. It holds no process itself; killing or freezing it covers the whole box.</param>
 /// <param name="V1Directories">Its directory in each v1 hierarchy (controller → directory), whether made or not.</param>
-internal sealed record BoxCgroup(string Path, string Directory, IReadOnlyDictionary<string, string> V1Directories)
+internal sealed record BoxCgroup(string Directory, IReadOnlyDictionary<string, string> V1Directories)
 {
     /// <summary>The machinery's cgroup: the monitor and its log writers.</summary>
-    public string MonitorDirectory => System.IO.Path.Combine(Directory, BoxCgroups.MonitorCgroup);
+    public string MonitorDirectory => Path.Combine(Directory, BoxCgroups.MonitorCgroup);
 
     /// <summary>The command's cgroup, where the limits are.</summary>
-    public string CommandDirectory => System.IO.Path.Combine(Directory, BoxCgroups.CommandCgroup);
+    public string CommandDirectory => Path.Combine(Directory, BoxCgroups.CommandCgroup);
 }
 
 /// <summary>
@@ -240,7 +239,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     }
 
     private BoxCgroup At(string path) =>
-        new(path, layout.V2Directory(path), layout.V1Mounts.Keys.ToDictionary(c => c, c => layout.V1Directory(c, path), StringComparer.Ordinal));
+        new(layout.V2Directory(path), layout.V1Mounts.Keys.ToDictionary(c => c, c => layout.V1Directory(c, path), StringComparer.Ordinal));
 
     // A record can only place a box's own cgroup: a plain absolute path ending in its id.
     private static bool IsPathOf(string? path, BoxId id) =>
