@@ -38,14 +38,15 @@ public sealed class ProcFsTests
         var identity = ProcessSignaller.TryGetIdentity(parent.Id)!;
         try
         {
+            // Until both children have exec'd sleep (a fresh fork still shows its parent's name).
             var found = new List<ProcessIdentity>();
-            for (var i = 0; i < 500 && found.Count < 2; i++)
+            for (var i = 0; i < 500 && !(found.Count == 2 && found.All(c => ProcFs.ReadName(c.Pid) == "sleep")); i++)
             {
                 await Task.Delay(10, TestContext.Current.CancellationToken);
                 found = BoxProcesses.ChildrenOf(identity);
             }
 
-            found.Should().HaveCount(2).And.OnlyContain(c => ProcFs.ReadName(c.Pid) == "sleep");
+            found.Select(c => ProcFs.ReadName(c.Pid)).Should().Equal("sleep", "sleep");
             BoxProcesses.ChildrenOf(identity with { StartTime = identity.StartTime + 1 }).Should().BeEmpty();
         }
         finally
