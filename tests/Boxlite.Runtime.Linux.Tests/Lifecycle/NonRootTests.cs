@@ -24,7 +24,7 @@ public sealed class NonRootTests
     [Theory]
     [InlineData(BoxIsolation.PidNamespace)]
     [InlineData(BoxIsolation.Bubblewrap)]
-    public async Task A_non_root_user_execs_into_its_namespaced_box(BoxIsolation isolation)
+    public async Task A_non_root_user_execs_into_its_namespaced_box_and_reaps_it(BoxIsolation isolation)
     {
         Assert.SkipUnless(CanRunAsNobody, SkipReason);
         Assert.SkipWhen(isolation == BoxIsolation.Bubblewrap,
@@ -48,6 +48,8 @@ public sealed class NonRootTests
             // The box's own PID namespace holds a handful of processes; the host has far more.
             var count = output.Split('\n').Single(l => l.StartsWith("out ", StringComparison.Ordinal))["out ".Length..];
             int.Parse(count, CultureInfo.InvariantCulture).Should().BeLessThan(12);
+            (await LinuxHome.EventuallyAsync(() => LinuxHome.Marked(marker).Count == 0, TimeSpan.FromSeconds(10)))
+                .Should().BeTrue("the host removed its box, reaping it without root");
         }
         finally
         {
