@@ -16,7 +16,7 @@ namespace Boxlite.Runtime.Linux;
 /// The Linux platform: each box in its own cgroup (joined by the monitor before it forks anything), isolated by
 /// <c>unshare</c> or <c>bwrap</c>, reaped by the best reaper this host supports.
 /// </summary>
-internal sealed class LinuxBoxPlatform : IBoxPlatform
+internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
 {
     private readonly BoxCgroups _cgroups;
     private readonly LinuxTools _tools;
@@ -34,7 +34,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
         logger ??= NullLogger.Instance;
         var isRoot = Libc.geteuid() == 0;
         var layout = CgroupDiscovery.Discover(fs, options.CgroupParent, isRoot, CgroupDiscovery.RunningKernel());
-        Log.Layout(logger, layout.V2Mount, layout.BoxRoot, layout.HasKill, layout.HasFreeze, layout.V1Mounts.Keys);
+        Hosting.Log.Layout(logger, layout.V2Mount, layout.BoxRoot, layout.HasKill, layout.HasFreeze, layout.V1Mounts.Keys);
         _cgroups = new BoxCgroups(layout, fs);
         _tools = tools;
         _isolation = new IsolationPlanner(tools, isRoot);
@@ -86,7 +86,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
                     "run as root or with a delegated cgroup v2 subtree and a cgroup reaper, or drop the limits");
             }
 
-            _cgroups.EnsureLimitsSupported(options.Limits);
+            _cgroups.EnsureLimitsSupported(options.Limits, options.Isolation);
         }
     }
 
@@ -104,7 +104,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
             return ValueTask.CompletedTask;
         }
 
-        var expected = _cgroups.BoxDirectory(box.Id);
+        var expected = _cgroups.Of(box.Info).MonitorDirectory;
         var actual = ProcFs.ReadCgroupV2Path(monitorPid);
         var procs = ProcFs.ParsePids(_cgroups.FileSystem.TryRead(Path.Combine(expected, "cgroup.procs")));
         if (!procs.Contains(monitorPid))
@@ -136,7 +136,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
                 "run on kernel 5.2+ as root or with a delegated cgroup v2 subtree");
         }
 
-        var dir = _cgroups.BoxDirectory(box.Id);
+        var dir = _cgroups.Of(box.Info).Directory;
         var fs = _cgroups.FileSystem;
         var value = frozen ? "1" : "0";
         fs.Write(Path.Combine(dir, "cgroup.freeze"), value);
@@ -156,20 +156,20 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
         }
 
         var fs = _cgroups.FileSystem;
-        var dir = _cgroups.BoxDirectory(box.Id);
+        var cgroup = _cgroups.Of(box.Info);
+        var dir = cgroup.Directory;
         TimeSpan? cpu = ReadLong(fs.TryRead(Path.Combine(dir, "cpu.stat")), "usage_usec") is { } usec
             ? TimeSpan.FromMicroseconds(usec)
             : null;
         var memory = ReadLong(fs.TryRead(Path.Combine(dir, "memory.current")));
         var peak = ReadLong(fs.TryRead(Path.Combine(dir, "memory.peak")));
-        var v1Memory = _cgroups.Layout.V1Mounts.ContainsKey("memory") ? _cgroups.Layout.V1BoxDirectory("memory", box.Id) : null;
-        if (memory is null && v1Memory is not null)
+        if (memory is null && cgroup.V1Directories.TryGetValue("memory", out var v1Memory))
         {
             memory = ReadLong(fs.TryRead(Path.Combine(v1Memory, "memory.usage_in_bytes")));
             peak = ReadLong(fs.TryRead(Path.Combine(v1Memory, "memory.max_usage_in_bytes")));
         }
 
-        return new BoxMetrics(cpu, memory, peak, _cgroups.ReadProcesses(box.Id).Count);
+        return new BoxMetrics(cpu, memory, peak, _cgroups.ReadProcesses(cgroup).Count);
     }
 
     public ValueTask<BoxLaunchPlan> PrepareExecAsync(BoxContext box, CancellationToken cancellationToken)
@@ -177,14 +177,14 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
         var join = new List<string>();
         if (UsesCgroup)
         {
-            var command = _cgroups.CommandDirectory(box.Id);
-            if (!_cgroups.FileSystem.Exists(command))
+            var cgroup = _cgroups.Of(box.Info);
+            if (!_cgroups.FileSystem.Exists(cgroup.CommandDirectory))
             {
                 throw new InvalidBoxStateException(box.Id, box.Info.State, "its cgroup is gone, so nothing can be executed in it");
             }
 
-            join.Add(Path.Combine(command, "cgroup.procs"));
-            join.AddRange(_cgroups.ExistingV1Directories(box.Id).Select(d => Path.Combine(d, "cgroup.procs")));
+            join.Add(Path.Combine(cgroup.CommandDirectory, "cgroup.procs"));
+            join.AddRange(cgroup.V1Directories.Values.Distinct().Where(_cgroups.FileSystem.Exists).Select(d => Path.Combine(d, "cgroup.procs")));
         }
 
         IReadOnlyList<string> prefix = [];
@@ -230,18 +230,36 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
     public IReadOnlyList<CapabilityCheck> Diagnose() =>
         CapabilityReport.Build(_cgroups.Layout, _tools, Reapers, Reaper, ProcessSignaller.HasPidfd);
 
-    /// <summary>The box's command: by namespace pid for namespaced isolation, else the monitor's child, identity-checked.</summary>
+    /// <inheritdoc />
+    public string? Locate(BoxId id) => UsesCgroup ? _cgroups.Layout.CgroupPath(id) : null;
+
+    /// <summary>Removes this home's parent cgroups when they are the library's own and empty (prune); returns how many went.</summary>
+    internal int RemoveEmptyParents() => UsesCgroup ? _cgroups.RemoveEmptyParents() : 0;
+
+    /// <summary>
+    /// The box's command, found from the live recorded monitor through the process tree: for namespaced isolation the
+    /// first child of the box's namespace init; otherwise the monitor's child in the command's cgroup (without a cgroup,
+    /// the child <c>child.pid</c> names, still only among the monitor's own children).
+    /// </summary>
     private ProcessIdentity? FindCommand(BoxContext box)
     {
-        if (box.Info.Isolation is not (BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap))
+        if (BoxProcesses.Monitor(box) is not { } monitor)
         {
-            return BoxProcesses.Launcher(box, pid => UsesCgroup && _cgroups.ReadProcesses(box.Id).Contains(pid));
+            return null;
         }
 
-        IEnumerable<int> candidates = UsesCgroup && _cgroups.FileSystem.Exists(_cgroups.BoxDirectory(box.Id))
-            ? _cgroups.ReadProcesses(box.Id)
-            : ProcFs.ListPids();
-        return BoxProcesses.NamespacedCommand(box, candidates);
+        if (box.Info.Isolation is BoxIsolation.PidNamespace or BoxIsolation.Bubblewrap)
+        {
+            return BoxProcesses.NamespacedCommand(monitor);
+        }
+
+        if (!UsesCgroup)
+        {
+            return BoxProcesses.Launcher(box);
+        }
+
+        var procs = ProcFs.ParsePids(_cgroups.FileSystem.TryRead(Path.Combine(_cgroups.Of(box.Info).CommandDirectory, "cgroup.procs")));
+        return BoxProcesses.ChildrenOf(monitor).FirstOrDefault(c => procs.Contains(c.Pid));
     }
 
     private ITreeReaper SelectReaper(string? requested, ILogger logger)
@@ -258,7 +276,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
                     "leave BoxliteOptions.Reaper null to pick the best supported reaper");
             }
 
-            Log.ReaperSelected(logger, named.Name, named.Guarantee, "requested by configuration", named.Support.Reason);
+            Hosting.Log.ReaperSelected(logger, named.Name, named.Guarantee, "requested by configuration", named.Support.Reason);
             return named;
         }
 
@@ -268,14 +286,14 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform
             {
                 if (reaper.Guarantee == ReapGuarantee.SingleProcess)
                 {
-                    Log.WeakReaper(logger, reaper.Support.Reason);
+                    Hosting.Log.WeakReaper(logger, reaper.Support.Reason);
                 }
 
-                Log.ReaperSelected(logger, reaper.Name, reaper.Guarantee, "best supported on this host", reaper.Support.Reason);
+                Hosting.Log.ReaperSelected(logger, reaper.Name, reaper.Guarantee, "best supported on this host", reaper.Support.Reason);
                 return reaper;
             }
 
-            Log.ReaperUnavailable(logger, reaper.Name, reaper.Support.Reason);
+            Hosting.Log.ReaperUnavailable(logger, reaper.Name, reaper.Support.Reason);
         }
 
         throw new PlatformCapabilityException("no reaper is usable on this host", "run on Linux with /proc mounted");

@@ -34,7 +34,10 @@ public sealed class CgroupDiscoveryTests
         layout.BoxRoot.Should().Be("/sys/fs/cgroup/unified/boxlite");
         layout.Support("memory").Should().Be(new ControllerSupport(LimitBackend.V1, "v1 memory controller at /sys/fs/cgroup/memory"));
         layout.Support("cpu").Backend.Should().Be(LimitBackend.V1);
-        layout.V1BoxDirectory("cpu", BoxId.Parse("aaaaaaaaaaaaaaaa")).Should().Be("/sys/fs/cgroup/cpu,cpuacct/boxlite/aaaaaaaaaaaaaaaa");
+        var path = layout.CgroupPath(BoxId.Parse("aaaaaaaaaaaaaaaa"));
+        path.Should().Be("/boxlite/aaaaaaaaaaaaaaaa");
+        layout.V2Directory(path).Should().Be("/sys/fs/cgroup/unified/boxlite/aaaaaaaaaaaaaaaa");
+        layout.V1Directory("cpu", path).Should().Be("/sys/fs/cgroup/cpu,cpuacct/boxlite/aaaaaaaaaaaaaaaa");
     }
 
     [Theory]

@@ -134,6 +134,17 @@ internal sealed class CgroupSandbox : IDisposable
         throw new TimeoutException($"the tree reached {last} processes, not {count}");
     }
 
+    /// <summary>Waits (generously, never as a timing assertion) until <paramref name="condition"/> holds.</summary>
+    public static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var sw = Stopwatch.StartNew();
+        while (!condition())
+        {
+            sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "the condition should come true");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
     /// <summary>Live processes carrying this sandbox's marker.</summary>
     public List<int> MarkedProcesses()
     {

@@ -46,7 +46,7 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "setsid sh -c 'sleep 1000 &' & " + Shim);
-        await WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 7);
+        await CgroupSandbox.WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 7);
 
         var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
 
@@ -122,7 +122,7 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         var box = _sandbox.NewBox(limits: new BoxLimits { MemoryBytes = 32L << 20 });
         box = await _sandbox.StartWithMonitorAsync(platform, box, "exec perl -e '$x = \"a\" x (256 * 1024 * 1024); print length $x'");
 
-        await WaitUntilAsync(() => File.Exists(box.ExitFile));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(box.ExitFile));
 
         (await File.ReadAllLinesAsync(box.ExitFile, TestContext.Current.CancellationToken))[0].Should().Be("137", "the allocator is OOM-killed (128 + SIGKILL)");
         (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None)).ContainmentRemoved.Should().BeTrue();
@@ -138,12 +138,12 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         var platform = _sandbox.Platform();
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "trap 'exit 7' TERM; touch ready; while :; do sleep 0.05; done");
-        await WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
 
         var signalled = await platform.SignalCommandAsync(box, "TERM", CancellationToken.None);
 
         signalled.Should().Be(1);
-        await WaitUntilAsync(() => File.Exists(box.ExitFile));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(box.ExitFile));
         (await File.ReadAllLinesAsync(box.ExitFile, TestContext.Current.CancellationToken))[0].Should().Be("7");
         (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None)).ContainmentRemoved.Should().BeTrue();
     }
@@ -167,6 +167,29 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         (await platform.ListContainedBoxesAsync(CancellationToken.None)).Should().Contain(box.Id);
         await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
         (await platform.ListContainedBoxesAsync(CancellationToken.None)).Should().NotContain(box.Id);
+    }
+
+    [Fact]
+    public async Task Creates_racing_the_removal_of_their_emptied_parent_never_fail()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        var cgroups = new BoxCgroups(_sandbox.Layout, CgroupFileSystem.Instance);
+
+        // Each removal of a last box takes the parents (v2 and v1) with it while the other loops create in them.
+        async Task ChurnAsync()
+        {
+            for (var i = 0; i < 100; i++)
+            {
+                var id = BoxId.New();
+                cgroups.Create(id, new BoxLimits { PidsMax = 10 }, BoxIsolation.None);
+                (await cgroups.RemoveAsync(cgroups.Of(id), CancellationToken.None)).Should().BeNull();
+            }
+        }
+
+        var token = TestContext.Current.CancellationToken;
+        await Task.WhenAll(Task.Run(ChurnAsync, token), Task.Run(ChurnAsync, token), Task.Run(ChurnAsync, token));
+
+        Directory.Exists(_sandbox.Layout.BoxRoot).Should().BeFalse();
     }
 
     [Fact]
@@ -230,16 +253,6 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
 
         sw.Stop();
         return sw.Elapsed;
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var sw = Stopwatch.StartNew();
-        while (!condition())
-        {
-            sw.Elapsed.Should().BeLessThan(TimeSpan.FromSeconds(30), "the condition should come true");
-            await Task.Delay(20);
-        }
     }
 
     public void Dispose() => _sandbox.Dispose();

@@ -3,9 +3,20 @@ using Boxlite.Runtime.Linux.Interop;
 
 namespace Boxlite.Runtime.Linux.Tests;
 
-/// <summary>An in-memory cgroup filesystem: directories, files, and a log of writes.</summary>
+/// <summary>
+/// An in-memory cgroup filesystem: directories, files, and a log of writes. Below <see cref="V2Root"/> it keeps the
+/// cgroup v2 rules: a controller's files exist only where the parent enabled it, a cgroup enables controllers for its
+/// children only while it holds no process, and a process joins only a cgroup that enables none.
+/// </summary>
 internal sealed class FakeCgroupFileSystem(string mountInfo, string selfCgroup = "0::/\n") : ICgroupFileSystem
 {
+    private static readonly Dictionary<string, string[]> ControllerFiles = new()
+    {
+        ["memory"] = ["memory.max"],
+        ["cpu"] = ["cpu.max"],
+        ["pids"] = ["pids.max"],
+    };
+
     public HashSet<string> Directories { get; } = new(StringComparer.Ordinal);
 
     public Dictionary<string, string> Files { get; } = new(StringComparer.Ordinal);
@@ -18,13 +29,20 @@ internal sealed class FakeCgroupFileSystem(string mountInfo, string selfCgroup =
 
     public bool AllWritable { get; set; } = true;
 
+    /// <summary>The root of the v2 hierarchy whose rules this fake keeps; null keeps none.</summary>
+    public string? V2Root { get; init; }
+
+    /// <summary>Texts that reads of a file return first, one per read, before its own content (a file changing under the reader).</summary>
+    public Dictionary<string, Queue<string>> ReadsFirst { get; } = new(StringComparer.Ordinal);
+
     public string ReadMountInfo() => mountInfo;
 
     public string ReadSelfCgroup() => selfCgroup;
 
     public bool Exists(string path) => Directories.Contains(path) || Files.ContainsKey(path);
 
-    public string? TryRead(string path) => Files.GetValueOrDefault(path);
+    public string? TryRead(string path) =>
+        ReadsFirst.TryGetValue(path, out var queue) && queue.Count > 0 ? queue.Dequeue() : Files.GetValueOrDefault(path);
 
     public void Write(string path, string text)
     {
@@ -33,12 +51,33 @@ internal sealed class FakeCgroupFileSystem(string mountInfo, string selfCgroup =
             throw new CgroupFileSystemException("write", path, Files.ContainsKey(path) ? Libc.EINVAL : Libc.ENOENT);
         }
 
+        var dir = Path.GetDirectoryName(path)!;
+        if (IsV2(dir) && Path.GetFileName(path) == "cgroup.subtree_control")
+        {
+            EnableControllers(dir, text);
+        }
+        else if (IsV2(dir) && dir != V2Root && Path.GetFileName(path) == "cgroup.procs")
+        {
+            if (Files[Path.Combine(dir, "cgroup.subtree_control")].Length > 0)
+            {
+                throw new CgroupFileSystemException("write (no internal processes)", path, Libc.EBUSY);
+            }
+
+            Files[path] += text.Trim() + "\n";
+        }
+        else
+        {
+            Files[path] = text;
+        }
+
         Writes.Add((path, text));
-        Files[path] = text;
     }
 
     public IReadOnlyList<string> ListDirectories(string path) =>
         [.. Directories.Where(d => Path.GetDirectoryName(d) == path).Select(Path.GetFileName).OfType<string>()];
+
+    /// <summary>Directories another process removes right after this fake makes the key directory (once each).</summary>
+    public Dictionary<string, string> RemovedAfterCreating { get; } = new(StringComparer.Ordinal);
 
     public bool CreateDirectory(string path)
     {
@@ -47,12 +86,23 @@ internal sealed class FakeCgroupFileSystem(string mountInfo, string selfCgroup =
             return false;
         }
 
-        if (!IsWritable(Path.GetDirectoryName(path)!))
+        var parent = Path.GetDirectoryName(path)!;
+        if (!Directories.Contains(parent))
+        {
+            throw new CgroupFileSystemException("mkdir", path, Libc.ENOENT);
+        }
+
+        if (!IsWritable(parent))
         {
             throw new CgroupFileSystemException("mkdir", path, Libc.EACCES);
         }
 
         AddCgroup(path);
+        if (RemovedAfterCreating.Remove(path, out var removed))
+        {
+            RemoveDirectory(removed).Should().Be(0);
+        }
+
         return true;
     }
 
@@ -79,7 +129,7 @@ internal sealed class FakeCgroupFileSystem(string mountInfo, string selfCgroup =
 
     public bool IsWritable(string path) => AllWritable || Writable.Contains(path);
 
-    /// <summary>Adds a v2 cgroup directory with its interface files.</summary>
+    /// <summary>Adds a cgroup directory with its interface files (below <see cref="V2Root"/>: those its parent enabled).</summary>
     public void AddCgroup(string path, string controllers = "", bool kill = true, string procs = "")
     {
         Directories.Add(path);
@@ -88,14 +138,67 @@ internal sealed class FakeCgroupFileSystem(string mountInfo, string selfCgroup =
         Files[Path.Combine(path, "cgroup.subtree_control")] = "";
         Files[Path.Combine(path, "cgroup.events")] = "populated 0\nfrozen 0\n";
         Files[Path.Combine(path, "cgroup.freeze")] = "0";
-        foreach (var file in new[] { "memory.max", "memory.limit_in_bytes", "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us", "pids.max" })
+        if (IsV2(path) && path != V2Root)
         {
-            Files[Path.Combine(path, file)] = "max";
+            var enabled = Files[Path.Combine(Path.GetDirectoryName(path)!, "cgroup.subtree_control")];
+            Files[Path.Combine(path, "cgroup.controllers")] = enabled;
+            foreach (var controller in enabled.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            {
+                AddControllerFiles(path, controller);
+            }
+        }
+        else if (!IsV2(path))
+        {
+            foreach (var file in new[] { "memory.max", "memory.limit_in_bytes", "cpu.max", "cpu.cfs_quota_us", "cpu.cfs_period_us", "pids.max" })
+            {
+                Files[Path.Combine(path, file)] = "max";
+            }
         }
 
         if (kill)
         {
             Files[Path.Combine(path, "cgroup.kill")] = "";
+        }
+    }
+
+    private bool IsV2(string path) => V2Root is { } root && (path == root || path.StartsWith(root + "/", StringComparison.Ordinal));
+
+    private void EnableControllers(string dir, string text)
+    {
+        var available = Files[Path.Combine(dir, "cgroup.controllers")].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        var enabled = Files[Path.Combine(dir, "cgroup.subtree_control")].Split(' ', StringSplitOptions.RemoveEmptyEntries).ToList();
+        foreach (var token in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var controller = token[1..];
+            if (!available.Contains(controller))
+            {
+                throw new CgroupFileSystemException("write", Path.Combine(dir, "cgroup.subtree_control"), Libc.ENOENT);
+            }
+
+            if (dir != V2Root && Files[Path.Combine(dir, "cgroup.procs")].Length > 0)
+            {
+                throw new CgroupFileSystemException("write (no internal processes)", Path.Combine(dir, "cgroup.subtree_control"), Libc.EBUSY);
+            }
+
+            if (token[0] == '+' && !enabled.Contains(controller))
+            {
+                enabled.Add(controller);
+            }
+        }
+
+        Files[Path.Combine(dir, "cgroup.subtree_control")] = string.Join(' ', enabled);
+        foreach (var child in ListDirectories(dir).Select(c => Path.Combine(dir, c)))
+        {
+            Files[Path.Combine(child, "cgroup.controllers")] = string.Join(' ', enabled);
+            enabled.ForEach(c => AddControllerFiles(child, c));
+        }
+    }
+
+    private void AddControllerFiles(string dir, string controller)
+    {
+        foreach (var file in ControllerFiles.GetValueOrDefault(controller, []))
+        {
+            Files.TryAdd(Path.Combine(dir, file), "max");
         }
     }
 

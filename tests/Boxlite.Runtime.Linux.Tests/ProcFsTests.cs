@@ -31,6 +31,36 @@ public sealed class ProcFsTests
         ProcFs.ParseNamespacePids("Name:\tsh\nNSpid:\t5523\t7\t1\nNSpgid:\t1\n").Should().Equal(5523, 7, 1);
     }
 
+    [Fact]
+    public async Task The_children_of_a_live_process_are_found_and_a_stale_identity_has_none()
+    {
+        using var parent = System.Diagnostics.Process.Start("/bin/sh", ["-c", "sleep 100 & sleep 100 & wait"]);
+        var identity = ProcessSignaller.TryGetIdentity(parent.Id)!;
+        try
+        {
+            // Until both children have exec'd sleep (a fresh fork still shows its parent's name).
+            var found = new List<ProcessIdentity>();
+            for (var i = 0; i < 500 && !(found.Count == 2 && found.All(c => ProcFs.ReadName(c.Pid) == "sleep")); i++)
+            {
+                await Task.Delay(10, TestContext.Current.CancellationToken);
+                found = BoxProcesses.ChildrenOf(identity);
+            }
+
+            found.Select(c => ProcFs.ReadName(c.Pid)).Should().Equal("sleep", "sleep");
+            BoxProcesses.ChildrenOf(identity with { StartTime = identity.StartTime + 1 }).Should().BeEmpty();
+        }
+        finally
+        {
+            foreach (var child in ProcFs.ReadChildren(parent.Id))
+            {
+                _ = Libc.kill(child, LinuxSignals.Kill);
+            }
+
+            parent.Kill();
+            await parent.WaitForExitAsync(TestContext.Current.CancellationToken);
+        }
+    }
+
     [Theory]
     [InlineData("TERM", 15)]
     [InlineData("sigint", 2)]

@@ -61,5 +61,28 @@ public sealed class ReaperTests : IDisposable
             .Be(ReapReport.Nothing(CgroupKillReaper.MethodName, ReapGuarantee.WholeTree));
     }
 
+    [Fact]
+    public async Task A_process_stuck_in_uninterruptible_sleep_is_reported_as_a_survivor_and_the_rest_is_killed()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        Assert.SkipUnless(FrozenFileSystem.CanMake, FrozenFileSystem.SkipReason);
+        using var frozen = FrozenFileSystem.Make(_sandbox.TempDirectory);
+        var platform = _sandbox.Platform(CgroupFreezeKillReaper.MethodName);
+        var box = _sandbox.NewBox();
+        var plan = await platform.PrepareAsync(box, CancellationToken.None);
+
+        // A write to a frozen filesystem waits in D state: it cannot be frozen by the cgroup, nor killed, until thawed.
+        box = _sandbox.LaunchTree(box, plan, $"sleep 1000 & echo x > '{frozen.Directory}/f' & wait");
+        await _sandbox.WaitForTreeAsync(box, 3);
+        var act = () => platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(3), CancellationToken.None).AsTask();
+
+        var survivors = (await act.Should().ThrowAsync<ReapTimeoutException>()).Which.Survivors;
+
+        survivors.Should().ContainSingle().Which.State.Should().Be('D');
+        frozen.Thaw();
+        (await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(20), CancellationToken.None)).ContainmentRemoved.Should().BeTrue();
+        (await _sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(2))).Should().BeEmpty();
+    }
+
     public void Dispose() => _sandbox.Dispose();
 }

@@ -27,6 +27,38 @@ internal static class BoxHost
     }
 
     /// <summary>
+    /// <c>exec &lt;home&gt; &lt;isolation&gt; &lt;command&gt; [args]</c>: starts a detached box that waits, execs the command in it,
+    /// prints its output lines (<c>out …</c>) and exit code (<c>exit N</c>), then removes the box (force).
+    /// </summary>
+    public static async Task<int> ExecAsync(string[] args)
+    {
+        await using var runtime = Open(args[0], new BoxliteOptions { HomeDirectory = args[0] }.CgroupParent);
+        var box = await runtime.RunAsync(Options(detached: true, args[1], ["/bin/sh", "-c", "echo ready; exec sleep 1000"]));
+        try
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            while (!await box.ReadLogsAsync(cancellationToken: deadline.Token).AnyAsync(l => l.Text == "ready", deadline.Token))
+            {
+                await Task.Delay(10, deadline.Token);
+            }
+
+            var result = await box.ExecAsync(args[2], args[3..], deadline.Token);
+            foreach (var line in (result.StandardOutput + result.StandardError).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                Console.WriteLine($"out {line}");
+            }
+
+            Console.WriteLine($"exit {result.ExitCode}");
+        }
+        finally
+        {
+            await runtime.RemoveAsync(box.Id.Value, force: true);
+        }
+
+        return 0;
+    }
+
+    /// <summary>
     /// <c>crash &lt;home&gt; &lt;cgroup-parent&gt; &lt;point&gt; &lt;command&gt; [args]</c>: creates, starts, stops and removes an
     /// attached box, and SIGKILLs itself at the named step.
     /// </summary>

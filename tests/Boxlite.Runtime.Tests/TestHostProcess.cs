@@ -80,15 +80,25 @@ internal sealed class TestHostProcess : IDisposable
     public static TestHostProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
 
     /// <summary>Starts the test host with extra environment variables.</summary>
-    public static TestHostProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
+    public static TestHostProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args) =>
+        StartThrough([], environment, args);
+
+    /// <summary>Starts the test host through <paramref name="prefix"/> (e.g. <c>setpriv</c> to run it as another user).</summary>
+    public static TestHostProcess StartThrough(IReadOnlyList<string> prefix, IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         File.Exists(DllPath).Should().BeTrue($"the test host is built with the tests ({DllPath})");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        foreach (var arg in prefix.Skip(1).Concat(prefix.Count > 0 ? [dotnet] : []))
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         start.ArgumentList.Add(DllPath);
         foreach (var arg in args)
         {

@@ -1,54 +1,97 @@
 using System.Globalization;
 using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Processes;
+using Boxlite.Runtime.Platform;
 
 namespace Boxlite.Runtime.Linux.Cgroups;
 
+/// <summary>The cgroups of one box.</summary>
+/// <param name="Directory">Its v2 directory. It holds no process itself; killing or freezing it covers the whole box.</param>
+/// <param name="V1Directories">Its directory in each v1 hierarchy (controller → directory), whether made or not.</param>
+internal sealed record BoxCgroup(string Directory, IReadOnlyDictionary<string, string> V1Directories)
+{
+    /// <summary>The machinery's cgroup: the monitor and its log writers.</summary>
+    public string MonitorDirectory => Path.Combine(Directory, BoxCgroups.MonitorCgroup);
+
+    /// <summary>The command's cgroup, where the limits are.</summary>
+    public string CommandDirectory => Path.Combine(Directory, BoxCgroups.CommandCgroup);
+}
+
 /// <summary>
-/// The cgroups of boxes: <c>&lt;root&gt;/&lt;id&gt;</c> holds the monitor and its log readers, <c>&lt;id&gt;/cmd</c> the
-/// command's tree (so the command's rest can be killed without the monitor), plus v1 counterparts on hybrid hosts
-/// for the limits the v2 hierarchy cannot hold. No controller is enabled below the box cgroup, so both may hold
-/// processes; limits sit on the box cgroup and cover both.
+/// The cgroups of boxes. A box's v2 cgroup <c>&lt;root&gt;/&lt;id&gt;</c> holds no process itself (the no-internal-processes
+/// rule lets it enable controllers for its children): the monitor and its log writers live in <c>&lt;id&gt;/monitor</c>,
+/// the command's tree in <c>&lt;id&gt;/cmd</c>, where the limits are, so that a limit binds the command and never
+/// starves the machinery. On hybrid hosts the v1 counterparts hold the limits the v2 hierarchy cannot, and only the
+/// command joins them.
 /// </summary>
 internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool trackMemoryV1 = true)
 {
     /// <summary>Name of the command's sub-cgroup.</summary>
     public const string CommandCgroup = "cmd";
 
+    /// <summary>Name of the machinery's sub-cgroup (the monitor and its log writers).</summary>
+    public const string MonitorCgroup = "monitor";
+
+    /// <summary>Parents whose name starts so are the library's own (the default is <c>boxlite-&lt;hash&gt;</c>): removed once empty.</summary>
+    public const string OwnedParentPrefix = "boxlite-";
+
+    /// <summary>The least CPU share the kernel enforces: a quota of 1000 µs per 100 ms period.</summary>
+    public const double MinimumCpus = 0.01;
+
     private const int CpuPeriodMicroseconds = 100_000;
+    private const int MinimumCpuQuotaMicroseconds = 1000;
     private const int RemoveAttempts = 100;
+    private const int CreateAttempts = 10;
 
     public CgroupLayout Layout => layout;
 
     public ICgroupFileSystem FileSystem => fs;
 
-    public string BoxDirectory(BoxId id) => layout.BoxDirectory(id);
+    /// <summary>
+    /// The fewest pids under which a box's command starts: with a PID namespace the launcher (unshare or bwrap) and the
+    /// namespace's init count against the limit beside the command (measured: 3).
+    /// </summary>
+    public static int MinimumPids(BoxIsolation isolation) => isolation == BoxIsolation.None ? 1 : 3;
 
-    public string CommandDirectory(BoxId id) => Path.Combine(layout.BoxDirectory(id), CommandCgroup);
+    /// <summary>
+    /// The least memory under which a tiny program starts: measured about 0.25 MiB bare and 1.2 MiB through unshare or
+    /// bwrap; these minimums leave room above that.
+    /// </summary>
+    public static long MinimumMemoryBytes(BoxIsolation isolation) => isolation == BoxIsolation.None ? 1L << 20 : 4L << 20;
 
-    /// <summary>The v1 directories a box of these limits gets, by controller.</summary>
-    public IReadOnlyList<(string Controller, string Directory)> V1Directories(BoxId id, BoxLimits limits)
+    /// <summary>The cgroups of a box: at its recorded path when it has one, else where this layout puts them.</summary>
+    public BoxCgroup Of(BoxInfo info) => At(IsPathOf(info.Containment, info.Id) ? info.Containment! : layout.CgroupPath(info.Id));
+
+    /// <summary>The cgroups a new box gets from this layout.</summary>
+    public BoxCgroup Of(BoxId id) => At(layout.CgroupPath(id));
+
+    /// <summary>Throws for a limit this host cannot enforce, naming the minimum or the missing controller.</summary>
+    /// <exception cref="InvalidBoxOptionsException">A limit is below what the kernel enforces or the box needs to start.</exception>
+    /// <exception cref="PlatformCapabilityException">A controller the limit needs is not usable here.</exception>
+    public void EnsureLimitsSupported(BoxLimits limits, BoxIsolation isolation)
     {
-        var dirs = new List<(string, string)>();
-        foreach (var controller in CgroupLayout.LimitControllers)
+        var problems = new List<string>();
+        if (limits.Cpus is { } cpus && CpuQuota(cpus) < MinimumCpuQuotaMicroseconds)
         {
-            var wanted = Requests(limits, controller) || (controller == "memory" && trackMemoryV1);
-            if (wanted && layout.Support(controller).Backend == LimitBackend.V1)
-            {
-                dirs.Add((controller, layout.V1BoxDirectory(controller, id)));
-            }
+            problems.Add(Invariant($"cpu limit {cpus} is below the {MinimumCpus} CPUs the kernel can enforce (a quota of {MinimumCpuQuotaMicroseconds} µs per {CpuPeriodMicroseconds / 1000} ms)"));
         }
 
-        return dirs;
-    }
+        if (limits.MemoryBytes is { } memory && memory < MinimumMemoryBytes(isolation))
+        {
+            var minimum = MinimumMemoryBytes(isolation);
+            problems.Add(Invariant($"memory limit {memory} bytes is below the {minimum} bytes ({minimum >> 20} MiB) a box with isolation {isolation} needs to start its command"));
+        }
 
-    /// <summary>v1 directories of a box that exist now (whatever limits it was created with).</summary>
-    public IEnumerable<string> ExistingV1Directories(BoxId id) =>
-        layout.V1Mounts.Keys.Select(c => layout.V1BoxDirectory(c, id)).Where(fs.Exists);
+        if (limits.PidsMax is { } pids && pids < MinimumPids(isolation))
+        {
+            problems.Add(Invariant($"pids limit {pids} is below the {MinimumPids(isolation)} a box with isolation {isolation} needs: its launcher and the init of its PID namespace count against it beside the command"));
+        }
 
-    /// <summary>Throws <see cref="PlatformCapabilityException"/> for a limit this host cannot enforce.</summary>
-    public void EnsureLimitsSupported(BoxLimits limits)
-    {
+        if (problems.Count > 0)
+        {
+            throw new InvalidBoxOptionsException(problems);
+        }
+
         foreach (var controller in CgroupLayout.LimitControllers)
         {
             if (Requests(limits, controller) && layout.Support(controller) is { Backend: LimitBackend.None } support)
@@ -63,47 +106,42 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     }
 
     /// <summary>
-    /// Creates the box cgroup, its command sub-cgroup and its v1 counterparts, and writes the limits. On any failure
-    /// everything created is removed and <see cref="BoxStartException"/> says what failed.
+    /// Creates the box's cgroups and writes the limits to the command's. A parent that vanishes meanwhile (its last box
+    /// went, in another process) is made again. On any other failure everything created is removed and
+    /// <see cref="BoxStartException"/> says what failed.
     /// </summary>
-    /// <returns>The files a process writes its pid into to join the box (v2 first).</returns>
-    public IReadOnlyList<string> Create(BoxId id, BoxLimits limits)
+    /// <returns>The monitor's join files (v2) and the command's (v2, then v1).</returns>
+    public BoxLaunchPlan Create(BoxId id, BoxLimits limits, BoxIsolation isolation)
     {
-        EnsureLimitsSupported(limits);
-        var created = new List<string>();
-        try
+        EnsureLimitsSupported(limits, isolation);
+        var box = Of(id);
+        for (var attempt = 1; ; attempt++)
         {
-            EnsureBoxRoot();
-            var dir = BoxDirectory(id);
-            CreateFresh(dir, created);
-            CreateFresh(CommandDirectory(id), created);
-            WriteV2Limits(dir, limits);
-
-            var join = new List<string> { Path.Combine(dir, "cgroup.procs") };
-            foreach (var (controller, v1Dir) in V1Directories(id, limits))
+            var created = new List<string>();
+            try
             {
-                var parent = Path.GetDirectoryName(v1Dir)!;
-                CreateAncestors(V1MountOf(controller), parent);
-                CreateFresh(v1Dir, created);
-                WriteV1Limit(controller, v1Dir, limits);
-                join.Add(Path.Combine(v1Dir, "cgroup.procs"));
+                return CreateIn(box, limits, created);
             }
-
-            return join;
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            for (var i = created.Count - 1; i >= 0; i--)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
             {
-                _ = fs.RemoveDirectory(created[i]);
-            }
+                for (var i = created.Count - 1; i >= 0; i--)
+                {
+                    _ = fs.RemoveDirectory(created[i]);
+                }
 
-            throw new BoxStartException(id, $"cannot set up the box cgroup: {e.Message}", e);
+                if (e is CgroupFileSystemException { Errno: Libc.ENOENT } && attempt < CreateAttempts)
+                {
+                    continue;
+                }
+
+                RemoveOwnedParents(box);
+                throw new BoxStartException(id, $"cannot set up the box cgroup: {e.Message}", e);
+            }
         }
     }
 
-    /// <summary>Pids of the box cgroup and every cgroup below it (one read of each <c>cgroup.procs</c>).</summary>
-    public List<int> ReadProcesses(BoxId id) => ReadProcessesBelow(BoxDirectory(id));
+    /// <summary>Pids of the box's cgroups (one read of each <c>cgroup.procs</c>).</summary>
+    public List<int> ReadProcesses(BoxCgroup box) => ReadProcessesBelow(box.Directory);
 
     /// <summary>Pids of <paramref name="dir"/> and every cgroup below it.</summary>
     public List<int> ReadProcessesBelow(string dir)
@@ -119,14 +157,15 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
 
     /// <summary>
     /// Removes the box's cgroups, deepest first, retrying EBUSY a bounded number of times (the kernel releases an
-    /// emptied cgroup shortly after its last process is reaped). Missing directories count as removed.
+    /// emptied cgroup shortly after its last process is reaped), then its parents if they are the library's own and
+    /// empty. Missing directories count as removed.
     /// </summary>
     /// <returns>Null when all are gone, else what could not be removed.</returns>
-    public async ValueTask<string?> RemoveAsync(BoxId id, CancellationToken cancellationToken)
+    public async ValueTask<string?> RemoveAsync(BoxCgroup box, CancellationToken cancellationToken)
     {
         var dirs = new List<string>();
-        CollectDeepestFirst(BoxDirectory(id), dirs);
-        dirs.AddRange(ExistingV1Directories(id));
+        CollectDeepestFirst(box.Directory, dirs);
+        dirs.AddRange(box.V1Directories.Values.Distinct().Where(fs.Exists));
         foreach (var dir in dirs)
         {
             for (var attempt = 0; ; attempt++)
@@ -146,8 +185,66 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
             }
         }
 
+        RemoveOwnedParents(box);
         return null;
     }
+
+    /// <summary>Removes this layout's box root (v2 and v1) when it is the library's own and empty; returns how many directories went.</summary>
+    public int RemoveEmptyParents()
+    {
+        if (!layout.IsUsable)
+        {
+            return 0;
+        }
+
+        var root = "/" + Path.GetRelativePath(layout.V2Mount!, layout.BoxRoot!);
+        return RemoveIfOwnedAndEmpty(layout.V1Mounts.Keys.Select(c => layout.V1Directory(c, root)).Prepend(layout.BoxRoot!));
+    }
+
+    private void RemoveOwnedParents(BoxCgroup box) =>
+        RemoveIfOwnedAndEmpty(box.V1Directories.Values.Prepend(box.Directory).Select(d => Path.GetDirectoryName(d)!));
+
+    // rmdir fails on a cgroup with children, so an emptiness check cannot race a concurrent create: the kernel decides.
+    private int RemoveIfOwnedAndEmpty(IEnumerable<string> parents) =>
+        parents.Distinct().Count(p => Path.GetFileName(p).StartsWith(OwnedParentPrefix, StringComparison.Ordinal) && fs.RemoveDirectory(p) == 0);
+
+    private BoxLaunchPlan CreateIn(BoxCgroup box, BoxLimits limits, List<string> created)
+    {
+        EnsureBoxRoot();
+        CreateFresh(box.Directory, created);
+        var controllers = CgroupLayout.LimitControllers.Where(c => Requests(limits, c) && layout.Support(c).Backend == LimitBackend.V2).ToList();
+        if (controllers.Count > 0)
+        {
+            fs.Write(Path.Combine(box.Directory, "cgroup.subtree_control"), string.Join(' ', controllers.Select(c => "+" + c)));
+        }
+
+        CreateFresh(box.MonitorDirectory, created);
+        CreateFresh(box.CommandDirectory, created);
+        WriteV2Limits(box.CommandDirectory, limits);
+
+        var commandJoin = new List<string> { Path.Combine(box.CommandDirectory, "cgroup.procs") };
+        foreach (var controller in CgroupLayout.LimitControllers)
+        {
+            if ((Requests(limits, controller) || (controller == "memory" && trackMemoryV1)) && layout.Support(controller).Backend == LimitBackend.V1)
+            {
+                var dir = box.V1Directories[controller];
+                CreateAncestors(layout.V1Mounts[controller], Path.GetDirectoryName(dir)!);
+                CreateFresh(dir, created);
+                WriteV1Limit(controller, dir, limits);
+                commandJoin.Add(Path.Combine(dir, "cgroup.procs"));
+            }
+        }
+
+        return new BoxLaunchPlan { JoinFiles = [Path.Combine(box.MonitorDirectory, "cgroup.procs")], CommandJoinFiles = commandJoin };
+    }
+
+    private BoxCgroup At(string path) =>
+        new(layout.V2Directory(path), layout.V1Mounts.Keys.ToDictionary(c => c, c => layout.V1Directory(c, path), StringComparer.Ordinal));
+
+    // A record can only place a box's own cgroup: a plain absolute path ending in its id.
+    private static bool IsPathOf(string? path, BoxId id) =>
+        path is not null && path.StartsWith('/') && path.EndsWith("/" + id.Value, StringComparison.Ordinal) &&
+        path.Split('/').Skip(1).All(s => s.Length > 0 && s != "." && s != "..");
 
     private void CollectDeepestFirst(string dir, List<string> into)
     {
@@ -200,7 +297,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
         var levels = CreateAncestors(anchor, layout.BoxRoot!);
 
         // Controllers must be enabled in every subtree_control from the anchor down to the box root, so that each box
-        // cgroup has them; the box cgroup itself enables none.
+        // cgroup can enable them for its command.
         var wanted = CgroupLayout.LimitControllers.Where(c => layout.Support(c).Backend == LimitBackend.V2).ToList();
         if (wanted.Count == 0)
         {
@@ -260,9 +357,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
         }
     }
 
-    private string V1MountOf(string controller) => layout.V1Mounts[controller];
-
-    private static long CpuQuota(double cpus) => Math.Max(1000, (long)Math.Round(cpus * CpuPeriodMicroseconds));
+    private static long CpuQuota(double cpus) => (long)Math.Round(cpus * CpuPeriodMicroseconds);
 
     private static bool Requests(BoxLimits limits, string controller) => controller switch
     {
@@ -273,4 +368,6 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     };
 
     private static string Invariant(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -97,6 +97,12 @@ internal sealed record CgroupLayout
     /// <summary>The v2 directory of a box.</summary>
     public string BoxDirectory(BoxId id) => Path.Combine(BoxRoot ?? throw new InvalidOperationException("no box root"), id.Value);
 
-    /// <summary>The v1 directory of a box in <paramref name="controller"/>'s hierarchy.</summary>
-    public string V1BoxDirectory(string controller, BoxId id) => Path.Combine(V1Mounts[controller], Parent, id.Value);
+    /// <summary>The cgroup path of a box (<c>/&lt;parent&gt;/&lt;id&gt;</c>, as <c>/proc/&lt;pid&gt;/cgroup</c> writes it).</summary>
+    public string CgroupPath(BoxId id) => "/" + Path.GetRelativePath(V2Mount!, BoxDirectory(id));
+
+    /// <summary>The v2 directory of the cgroup at <paramref name="cgroupPath"/>.</summary>
+    public string V2Directory(string cgroupPath) => V2Mount + cgroupPath;
+
+    /// <summary>The directory of the cgroup at <paramref name="cgroupPath"/> in <paramref name="controller"/>'s v1 hierarchy.</summary>
+    public string V1Directory(string controller, string cgroupPath) => V1Mounts[controller] + cgroupPath;
 }

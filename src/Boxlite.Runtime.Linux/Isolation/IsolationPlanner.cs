@@ -1,3 +1,4 @@
+using Boxlite.Runtime.Linux.Processes;
 using Boxlite.Runtime.Platform;
 
 namespace Boxlite.Runtime.Linux.Isolation;
@@ -115,19 +116,28 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
         var nsenter = LinuxTools.Require(tools.Nsenter, "nsenter", "util-linux", "to exec into a namespaced box");
         var pid = commandPid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string[] apply = [tools.Shell!, "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-exec"];
+        List<string> enter = [nsenter, "--target", pid];
+
+        // A box started without root (unshare --map-root-user) owns its namespaces through a user namespace of its
+        // own: entering that one first gives the right to enter the rest. The credentials stay as they are (they map
+        // to the box's own user there); taking on the namespace's root would need setgroups, which it denies.
+        if (BoxProcesses.TryReadLink($"/proc/{pid}/ns/user") is { } user && user != BoxProcesses.TryReadLink("/proc/self/ns/user"))
+        {
+            enter.AddRange(["--user", "--preserve-credentials"]);
+        }
 
         // nsenter forks after entering the PID namespace, so the exec'd command is born inside it, in the directory the
         // box's command works in (--wd).
         if (isolation == BoxIsolation.PidNamespace)
         {
-            return [nsenter, "--target", pid, "--pid", "--mount", "--wd", "--", .. apply];
+            return [.. enter, "--pid", "--mount", "--wd", "--", .. apply];
         }
 
         // In a bubblewrap box it gets no more capability than the box's own processes (root would keep them all).
         string[] dropCapabilities = isRoot
             ? [LinuxTools.Require(tools.Setpriv, "setpriv", "util-linux", "to exec into a bubblewrap box without capabilities"), "--bounding-set=-all", "--inh-caps=-all", "--"]
             : [];
-        return [nsenter, "--target", pid, "--pid", "--mount", "--ipc", "--uts", "--wd", "--", .. dropCapabilities, .. apply];
+        return [.. enter, "--pid", "--mount", "--ipc", "--uts", "--wd", "--", .. dropCapabilities, .. apply];
     }
 
     /// <summary>True when this kernel lets unprivileged users create user namespaces.</summary>

@@ -4,9 +4,10 @@ using Boxlite.Runtime.Platform;
 namespace Boxlite.Runtime.Linux.Processes;
 
 /// <summary>
-/// Finds a box's processes from its record and directory, each proven by identity: the monitor (recorded identity),
-/// its launcher child (<c>child.pid</c>: a child of the monitor started after it), the init of the box's PID
-/// namespace (the launcher's child whose innermost pid is 1) and the command (innermost pid in <c>command.nspid</c>).
+/// Finds a box's processes from its record and the process tree, each proven by identity: the monitor (recorded
+/// identity), its launcher child, the init of the box's PID namespace (the launcher's child, one namespace level
+/// deeper, innermost pid 1) and the command (the init's first child, innermost pid 2). Nothing the box can write
+/// decides which process these are.
 /// </summary>
 internal static class BoxProcesses
 {
@@ -15,34 +16,38 @@ internal static class BoxProcesses
         box.Info.Monitor is { } m && ProcessSignaller.IsAlive(m) ? m : null;
 
     /// <summary>
-    /// The monitor's first child (the command, or the isolation launcher). Proven by being the live monitor's child
-    /// started after it; once the monitor is gone, only membership in the box's containment (<paramref name="inBox"/>)
-    /// proves it, and without containment nothing does.
+    /// The monitor's child named in <c>child.pid</c>, proven only by being the live monitor's child started after it:
+    /// for a box without cgroup or namespace, where nothing better tells the command from the monitor's log writers.
     /// </summary>
-    public static ProcessIdentity? Launcher(BoxContext box, Func<int, bool>? inBox = null)
+    public static ProcessIdentity? Launcher(BoxContext box)
     {
-        if (box.Info.Monitor is not { } monitor || ReadNumber(box.ChildPidFile) is not { } pid ||
-            ProcFs.TryReadStat(pid) is not { IsDead: false } stat || monitor.BootId != ProcFs.BootId ||
-            stat.StartTime < monitor.StartTime)
+        if (Monitor(box) is not { } monitor || ReadNumber(box.ChildPidFile) is not { } pid)
         {
             return null;
         }
 
-        var proven = ProcessSignaller.IsAlive(monitor) ? stat.ParentPid == monitor.Pid : inBox?.Invoke(pid) == true;
-        return proven ? new ProcessIdentity(pid, stat.StartTime, monitor.BootId) : null;
+        return ChildrenOf(monitor).FirstOrDefault(c => c.Pid == pid);
     }
 
-    /// <summary>The init (innermost pid 1) of the PID namespace the launcher created, or null.</summary>
-    public static ProcessIdentity? NamespaceInit(ProcessIdentity launcher)
+    /// <summary>
+    /// The box's PID namespace, found from the live monitor: the launcher is the monitor's child whose own child is
+    /// one namespace level deeper with innermost pid 1, the namespace's init.
+    /// </summary>
+    public static (ProcessIdentity Launcher, ProcessIdentity Init)? Namespace(ProcessIdentity monitor)
     {
-        var launcherLevels = ProcFs.ReadNamespacePids(launcher.Pid)?.Length ?? 0;
-        foreach (var pid in ProcFs.ListPids())
+        if (ProcFs.ReadNamespacePids(monitor.Pid) is not { } levels)
         {
-            if (ProcFs.TryReadStat(pid) is { IsDead: false } stat && stat.ParentPid == launcher.Pid &&
-                ProcFs.ReadNamespacePids(pid) is { } ns && ns.Length == launcherLevels + 1 && ns[^1] == 1 &&
-                ProcessSignaller.IsAlive(launcher))
+            return null;
+        }
+
+        foreach (var launcher in ChildrenOf(monitor))
+        {
+            foreach (var init in ChildrenOf(launcher))
             {
-                return new ProcessIdentity(pid, stat.StartTime, launcher.BootId);
+                if (ProcFs.ReadNamespacePids(init.Pid) is { } ns && ns.Length == levels.Length + 1 && ns[^1] == 1)
+                {
+                    return (launcher, init);
+                }
             }
         }
 
@@ -50,27 +55,36 @@ internal static class BoxProcesses
     }
 
     /// <summary>
-    /// The command inside the box's PID namespace: among <paramref name="candidates"/>, the process one namespace
-    /// level below the monitor whose innermost pid is the one in <c>command.nspid</c>.
+    /// The command of a namespaced box: the first child of its namespace's init, innermost pid 2. The init exits with
+    /// the command, so while the init lives no other process can hold that pid.
     /// </summary>
-    public static ProcessIdentity? NamespacedCommand(BoxContext box, IEnumerable<int> candidates)
+    public static ProcessIdentity? NamespacedCommand(ProcessIdentity monitor)
     {
-        if (box.Info.Monitor is not { } monitor || ReadNumber(box.CommandNamespacePidFile) is not { } nspid ||
-            ProcFs.ReadNamespacePids(monitor.Pid) is not { } monitorLevels)
+        if (Namespace(monitor) is not { Init: var init } || ProcFs.ReadNamespacePids(init.Pid) is not { } levels)
         {
             return null;
         }
 
-        foreach (var pid in candidates)
+        return ChildrenOf(init).FirstOrDefault(c =>
+            ProcFs.ReadNamespacePids(c.Pid) is { } ns && ns.Length == levels.Length && ns[^1] == 2);
+    }
+
+    /// <summary>
+    /// The live children of a live process, each started after it. Read, then checked against the parent's identity
+    /// again: were the parent gone, a pid's parent field could name a later process with its pid.
+    /// </summary>
+    public static List<ProcessIdentity> ChildrenOf(ProcessIdentity parent)
+    {
+        var children = new List<ProcessIdentity>();
+        foreach (var pid in ProcFs.ReadChildren(parent.Pid))
         {
-            if (ProcFs.ReadNamespacePids(pid) is { } ns && ns.Length == monitorLevels.Length + 1 && ns[^1] == nspid &&
-                ProcessSignaller.TryGetIdentity(pid) is { } identity && identity.StartTime >= monitor.StartTime)
+            if (ProcFs.TryReadStat(pid) is { IsDead: false } stat && stat.ParentPid == parent.Pid && stat.StartTime >= parent.StartTime)
             {
-                return identity;
+                children.Add(new ProcessIdentity(pid, stat.StartTime, parent.BootId));
             }
         }
 
-        return null;
+        return ProcessSignaller.IsAlive(parent) ? children : [];
     }
 
     /// <summary>Every live process in the same PID namespace as <paramref name="init"/> (for counting and reports).</summary>
@@ -98,7 +112,8 @@ internal static class BoxProcesses
     public static int? ReadNumber(string file) =>
         int.TryParse(ControlFile.TryRead(file)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
 
-    private static string? TryReadLink(string path)
+    /// <summary>The target of a symbolic link (a namespace of <c>/proc/&lt;pid&gt;/ns</c>), or null.</summary>
+    public static string? TryReadLink(string path)
     {
         try
         {

@@ -111,6 +111,41 @@ internal static class ProcFs
         return null;
     }
 
+    /// <summary>
+    /// The pids whose parent is <paramref name="pid"/> now: from <c>/proc/&lt;pid&gt;/task/*/children</c>, or, on kernels
+    /// without that file, from every process's parent field. Unchecked: a caller proves what it uses.
+    /// </summary>
+    internal static List<int> ReadChildren(int pid)
+    {
+        var children = new List<int>();
+        var tasks = $"/proc/{pid}/task";
+        try
+        {
+            foreach (var task in Directory.EnumerateDirectories(tasks))
+            {
+                var text = TryRead(Path.Combine(task, "children"));
+                if (text is null)
+                {
+                    return [.. ListPids().Where(p => TryReadStat(p)?.ParentPid == pid)];
+                }
+
+                foreach (var child in text.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    if (int.TryParse(child, NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                    {
+                        children.Add(n);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The process is gone.
+        }
+
+        return children;
+    }
+
     /// <summary>Every pid in <c>/proc</c> now.</summary>
     internal static IEnumerable<int> ListPids()
     {

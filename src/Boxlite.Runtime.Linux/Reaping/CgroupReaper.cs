@@ -1,4 +1,5 @@
 using Boxlite.Runtime.Linux.Cgroups;
+using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Processes;
 using Boxlite.Runtime.Platform;
 
@@ -22,13 +23,9 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
 
     public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
-        var join = cgroups.Create(box.Id, box.Info.Options.Limits);
-        var command = cgroups.CommandDirectory(box.Id);
-        return ValueTask.FromResult(DescribeCommandKill(new BoxLaunchPlan
-        {
-            JoinFiles = join,
-            CommandJoinFiles = [Path.Combine(command, "cgroup.procs")],
-        }, command));
+        var options = box.Info.Options;
+        var plan = cgroups.Create(box.Id, options.Limits, options.Isolation);
+        return ValueTask.FromResult(DescribeCommandKill(plan, cgroups.Of(box.Id).CommandDirectory));
     }
 
     /// <summary>Adds to <paramref name="plan"/> how the monitor kills what is left of the command in <paramref name="commandDirectory"/>.</summary>
@@ -36,49 +33,56 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
 
     public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>(
-            cgroups.Layout.IsUsable ? [.. cgroups.ReadProcesses(box.Id).Select(ProcFs.Describe)] : []);
+            cgroups.Layout.IsUsable ? [.. cgroups.ReadProcesses(cgroups.Of(box.Info)).Select(ProcFs.Describe)] : []);
 
     public async ValueTask<ReapReport> ReapAsync(BoxContext box, TimeSpan timeout, CancellationToken cancellationToken)
     {
         var start = time.GetTimestamp();
-        var dir = cgroups.BoxDirectory(box.Id);
+        var cgroup = cgroups.Of(box.Info);
         var fs = cgroups.FileSystem;
-        if (!fs.Exists(dir))
-        {
-            // Nothing to kill; a crash may still have left the v1 counterparts.
-            var leftover = await cgroups.RemoveAsync(box.Id, cancellationToken).ConfigureAwait(false);
-            return leftover is null
-                ? ReapReport.Nothing(Name, Guarantee)
-                : throw new ReapTimeoutException(box.Id, time.GetElapsedTime(start), [], leftover);
-        }
 
-        var events = Path.Combine(dir, "cgroup.events");
-        var killed = cgroups.ReadProcesses(box.Id).Count;
-        if (killed > 0 || CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "populated") == "1")
+        // Without the v2 directory there is nothing to kill; a crash may still have left the v1 counterparts.
+        var existed = fs.Exists(cgroup.Directory);
+        var killed = 0;
+        if (existed)
         {
-            await KillAsync(dir, timeout, cancellationToken).ConfigureAwait(false);
-            var remaining = timeout - time.GetElapsedTime(start);
-            if (!await CgroupEventWaiter.WaitAsync(fs, events, "populated", "0", remaining, time, cancellationToken).ConfigureAwait(false))
+            var events = Path.Combine(cgroup.Directory, "cgroup.events");
+            killed = cgroups.ReadProcesses(cgroup).Count;
+            if (killed > 0 || CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "populated") == "1")
             {
-                var survivors = cgroups.ReadProcesses(box.Id).Select(ProcFs.Describe).ToList();
-                throw new ReapTimeoutException(box.Id, time.GetElapsedTime(start), survivors, $"{Name}: {dir} is still populated");
+                await KillAsync(cgroup.Directory, timeout, cancellationToken).ConfigureAwait(false);
+                var remaining = timeout - time.GetElapsedTime(start);
+                if (!await CgroupEventWaiter.WaitAsync(fs, events, "populated", "0", remaining, time, cancellationToken).ConfigureAwait(false))
+                {
+                    var survivors = cgroups.ReadProcesses(cgroup).Select(ProcFs.Describe).ToList();
+                    throw new ReapTimeoutException(box.Id, time.GetElapsedTime(start), survivors, $"{Name}: {cgroup.Directory} is still populated");
+                }
             }
         }
 
-        var failure = await cgroups.RemoveAsync(box.Id, cancellationToken).ConfigureAwait(false);
+        var failure = await cgroups.RemoveAsync(cgroup, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
             throw new ReapTimeoutException(box.Id, time.GetElapsedTime(start), [], failure);
         }
 
-        return new ReapReport
+        // The monitor lives in the box cgroup, so the kill took it: alive, it is contained somewhere this reap did not look.
+        if (box.Info.Monitor is { } monitor && ProcessSignaller.IsAlive(monitor))
         {
-            Method = Name,
-            ProcessesKilled = killed,
-            Duration = time.GetElapsedTime(start),
-            ContainmentRemoved = true,
-            Guarantee = Guarantee,
-        };
+            throw new ReapTimeoutException(box.Id, time.GetElapsedTime(start), [ProcFs.Describe(monitor.Pid)],
+                $"{Name}: the box monitor is alive outside {cgroup.Directory}");
+        }
+
+        return !existed
+            ? ReapReport.Nothing(Name, Guarantee)
+            : new ReapReport
+            {
+                Method = Name,
+                ProcessesKilled = killed,
+                Duration = time.GetElapsedTime(start),
+                ContainmentRemoved = true,
+                Guarantee = Guarantee,
+            };
     }
 
     /// <summary>Kills every process of the cgroup at <paramref name="dir"/> and below.</summary>
@@ -111,12 +115,13 @@ internal sealed class CgroupKillReaper(BoxCgroups cgroups, TimeProvider time) : 
 /// <summary>
 /// For kernels without <c>cgroup.kill</c>: freeze the subtree (no process can fork or exit while frozen, so no pid in
 /// <c>cgroup.procs</c> can be recycled), SIGKILL every listed pid, thaw so the kills land, and repeat until empty.
+/// When the freeze is not confirmed, only pidfds checked against the cgroup carry the kill.
 /// </summary>
 internal sealed class CgroupFreezeKillReaper(BoxCgroups cgroups, TimeProvider time) : CgroupReaper(cgroups, time)
 {
     public const string MethodName = "cgroup-freeze-kill";
 
-    // A D-state process may never report frozen; kill what is listed anyway rather than wait out the whole deadline.
+    // A process in uninterruptible sleep (D) never reports frozen; do not wait out the whole deadline for it.
     private static readonly TimeSpan FreezeWait = TimeSpan.FromSeconds(1);
 
     public override string Name => MethodName;
@@ -142,16 +147,24 @@ internal sealed class CgroupFreezeKillReaper(BoxCgroups cgroups, TimeProvider ti
             try
             {
                 var wait = Min(FreezeWait, timeout - Time.GetElapsedTime(start));
-                _ = await CgroupEventWaiter.WaitAsync(fs, events, "frozen", "1", wait, Time, cancellationToken).ConfigureAwait(false);
+                var frozen = await CgroupEventWaiter.WaitAsync(fs, events, "frozen", "1", wait, Time, cancellationToken).ConfigureAwait(false);
                 var pids = Cgroups.ReadProcessesBelow(dir);
                 if (pids.Count == 0)
                 {
                     return;
                 }
 
-                foreach (var pid in pids)
+                if (frozen && CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "frozen") == "1")
                 {
-                    _ = Interop.Libc.kill(pid, Interop.LinuxSignals.Kill);
+                    // Frozen before and after the listing: no listed process could exit, so no listed pid was reused.
+                    foreach (var pid in pids)
+                    {
+                        _ = Libc.kill(pid, LinuxSignals.Kill);
+                    }
+                }
+                else
+                {
+                    KillThroughPidfds(dir, pids);
                 }
             }
             finally
@@ -160,6 +173,46 @@ internal sealed class CgroupFreezeKillReaper(BoxCgroups cgroups, TimeProvider ti
                 {
                     fs.Write(freeze, "0");
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Not frozen (a process in uninterruptible sleep cannot be), a listed process may exit and its pid be reused outside
+    /// the box before the kill. So each pid gets a pidfd first, and is signalled through it only if the box still lists
+    /// it afterwards: the descriptor then names the very process the box holds. Without pidfds nothing is signalled
+    /// here; the next round freezes again.
+    /// </summary>
+    private void KillThroughPidfds(string dir, List<int> pids)
+    {
+        if (!ProcessSignaller.HasPidfd)
+        {
+            return;
+        }
+
+        var opened = new List<(int Pid, int Fd)>(pids.Count);
+        try
+        {
+            foreach (var pid in pids)
+            {
+                var fd = Libc.PidfdOpen(pid);
+                if (fd >= 0)
+                {
+                    opened.Add((pid, fd));
+                }
+            }
+
+            var listed = Cgroups.ReadProcessesBelow(dir).ToHashSet();
+            foreach (var (pid, fd) in opened.Where(o => listed.Contains(o.Pid)))
+            {
+                _ = Libc.PidfdSendSignal(fd, LinuxSignals.Kill);
+            }
+        }
+        finally
+        {
+            foreach (var (_, fd) in opened)
+            {
+                _ = Libc.close(fd);
             }
         }
     }

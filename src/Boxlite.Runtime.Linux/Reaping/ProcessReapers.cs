@@ -71,7 +71,8 @@ internal abstract class ProcessReaper(TimeProvider time) : ITreeReaper
 
 /// <summary>
 /// Kills the init of the box's private PID namespace: the kernel then kills every process in that namespace, however
-/// deep or daemonized. Whole tree within the namespace; needs namespaced isolation (refused for isolation None).
+/// deep or daemonized. Whole tree within the namespace; needs namespaced isolation (refused for isolation None). The
+/// init is found from the recorded monitor through the process tree, never from a file the box could write.
 /// </summary>
 internal sealed class PidNamespaceInitReaper(LinuxTools tools, TimeProvider time) : ProcessReaper(time)
 {
@@ -87,24 +88,15 @@ internal sealed class PidNamespaceInitReaper(LinuxTools tools, TimeProvider time
 
     protected override List<ProcessIdentity> Targets(BoxContext box)
     {
-        var targets = new List<ProcessIdentity>();
-        var launcher = BoxProcesses.Launcher(box);
-        if (launcher is not null && BoxProcesses.NamespaceInit(launcher) is { } init)
+        // Only what the live recorded monitor proves: the init of the namespace its launcher child made, its children
+        // (the launcher, the log writers) and itself. Without the monitor nothing proves which namespace is the box's.
+        if (BoxProcesses.Monitor(box) is not { } monitor)
         {
-            targets.Add(init);
+            return [];
         }
 
-        if (launcher is not null)
-        {
-            targets.Add(launcher);
-        }
-
-        if (BoxProcesses.Monitor(box) is { } monitor)
-        {
-            targets.Add(monitor);
-        }
-
-        return targets;
+        List<ProcessIdentity> targets = BoxProcesses.Namespace(monitor) is { } ns ? [ns.Init] : [];
+        return [.. targets, .. BoxProcesses.ChildrenOf(monitor), monitor];
     }
 
     protected override int CountKilled(List<ProcessIdentity> targets)

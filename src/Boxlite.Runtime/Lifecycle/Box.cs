@@ -42,7 +42,13 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 
         // Claim the start (compare-and-set): a concurrent starter loses here, before anything exists.
         var claimed = await runtime.Store.TryUpdateAsync(
-            current with { StatusReason = BoxRuntime.StartingReason, Owner = runtime.Platform.CurrentProcess, Reaper = runtime.Platform.Reaper.Name },
+            current with
+            {
+                StatusReason = BoxRuntime.StartingReason,
+                Owner = runtime.Platform.CurrentProcess,
+                Reaper = runtime.Platform.Reaper.Name,
+                Containment = (runtime.Platform as IContainmentLocator)?.Locate(Id),
+            },
             cancellationToken).ConfigureAwait(false)
             ?? throw new InvalidBoxStateException(Id, current.State, "another caller changed it while starting");
         Info = claimed;

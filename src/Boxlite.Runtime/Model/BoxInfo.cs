@@ -48,6 +48,12 @@ public sealed record BoxInfo
     /// <summary>The reaper that contains this box (named at start).</summary>
     public string? Reaper { get; init; }
 
+    /// <summary>
+    /// Where the platform contains this box (Linux: its cgroup path), recorded before the containment is made, so
+    /// that every later reap finds it whatever the settings of the runtime doing it; null for records made before.
+    /// </summary>
+    internal string? Containment { get; init; }
+
     /// <summary>Row version; every change increments it (compare-and-set).</summary>
     public long Version { get; init; }
 

@@ -1,6 +1,11 @@
 namespace Boxlite.Runtime;
 
-/// <summary>Resource limits of a box. A requested limit the host cannot enforce is an error, never dropped.</summary>
+/// <summary>
+/// Resource limits of a box. They bind the box's command and everything it spawns or execs, never the runtime's own
+/// machinery. A requested limit the host cannot enforce is an error, never dropped or raised; on Linux that includes a
+/// limit below what a box needs to start (0.01 CPUs; 1 MiB of memory and 1 pid, or 4 MiB and 3 pids with a PID
+/// namespace, whose launcher and init count against the limits beside the command).
+/// </summary>
 public sealed record BoxLimits
 {
     /// <summary>No limits.</summary>

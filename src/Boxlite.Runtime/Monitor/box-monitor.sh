@@ -99,12 +99,14 @@ err_logger=$!
 exec 3>"$ctl/.out" 4>"$ctl/.err"
 
 # 5. The command, in the foreground so its signals keep their default actions. A small sh records its pid, joins the
-#    command's own containment, opens descriptor 3 for an isolation that records the namespace pid through it,
-#    applies the box's environment when no prefix does, and becomes the command (through the isolation prefix).
+#    command's own containment (and gives up if the host went meanwhile: the watcher's kill may have missed it), opens
+#    descriptor 3 for an isolation that records the namespace pid through it, applies the box's environment when no
+#    prefix does, and becomes the command (through the isolation prefix).
 if cd "$workdir"; then
   /bin/sh -c 'set -fC; ctl=$1 ns=$2 apply=$3; IFS=$4; join=$5; shift 5
     echo $$ >"$ctl/child.pid" || exit 125
     for f in $join; do echo $$ >|"$f" || exit 125; done
+    [ -e "$ctl/host-gone" ] && exit 125
     unset IFS
     [ "$ns" = 0 ] || exec 3>"$ctl/command.nspid" || exit 125
     [ "$apply" = 0 ] && exec "$@"

@@ -41,6 +41,9 @@ internal static class BoxStoreSchema
         ) STRICT;
         CREATE INDEX boxes_by_creation ON boxes (created_at, id);
         """,
+        """
+        ALTER TABLE boxes ADD COLUMN containment TEXT;
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

@@ -21,19 +21,19 @@ internal sealed class SqliteBoxStore : IBoxStore
 
     private const string Columns =
         "id, name, state, options, created_at, started_at, finished_at, exit_code, killed_by, status_reason, " +
-        "monitor_pid, monitor_start_time, monitor_boot_id, owner_pid, owner_start_time, owner_boot_id, reaper, version";
+        "monitor_pid, monitor_start_time, monitor_boot_id, owner_pid, owner_start_time, owner_boot_id, reaper, version, containment";
 
     private const string InsertSql =
         $"INSERT INTO boxes ({Columns}) VALUES " +
         "($id, $name, $state, $options, $created_at, $started_at, $finished_at, $exit_code, $killed_by, $status_reason, " +
-        "$monitor_pid, $monitor_start_time, $monitor_boot_id, $owner_pid, $owner_start_time, $owner_boot_id, $reaper, $version);";
+        "$monitor_pid, $monitor_start_time, $monitor_boot_id, $owner_pid, $owner_start_time, $owner_boot_id, $reaper, $version, $containment);";
 
     private const string UpdateSql =
         "UPDATE boxes SET name = $name, state = $state, options = $options, created_at = $created_at, " +
         "started_at = $started_at, finished_at = $finished_at, exit_code = $exit_code, killed_by = $killed_by, " +
         "status_reason = $status_reason, monitor_pid = $monitor_pid, monitor_start_time = $monitor_start_time, " +
         "monitor_boot_id = $monitor_boot_id, owner_pid = $owner_pid, owner_start_time = $owner_start_time, " +
-        "owner_boot_id = $owner_boot_id, reaper = $reaper, version = $version WHERE id = $id;";
+        "owner_boot_id = $owner_boot_id, reaper = $reaper, version = $version, containment = $containment WHERE id = $id;";
 
     // The round-trip format of a UTC time: fixed width (sorts in time order as text), and parsed on a fast path.
     private const string TimestampFormat = "O";
@@ -349,6 +349,7 @@ internal sealed class SqliteBoxStore : IBoxStore
         p.AddWithValue("$owner_boot_id", (object?)box.Owner?.BootId ?? DBNull.Value);
         p.AddWithValue("$reaper", (object?)box.Reaper ?? DBNull.Value);
         p.AddWithValue("$version", box.Version);
+        p.AddWithValue("$containment", (object?)box.Containment ?? DBNull.Value);
     }
 
     // Column order follows Columns.
@@ -387,6 +388,7 @@ internal sealed class SqliteBoxStore : IBoxStore
             Owner = ReadIdentity(reader, 13),
             Reaper = NullableString(reader, 16),
             Version = reader.GetInt64(17),
+            Containment = NullableString(reader, 18),
         };
     }
 

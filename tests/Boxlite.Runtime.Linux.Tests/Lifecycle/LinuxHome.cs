@@ -50,9 +50,12 @@ internal sealed class LinuxHome : IAsyncDisposable
     /// <summary>Live (non-zombie) processes carrying this test's marker, found independently of any cgroup.</summary>
     public int CountMarked() => Marked().Count;
 
-    public List<int> Marked()
+    public List<int> Marked() => Marked(Marker);
+
+    /// <summary>Processes whose environment carries <c>BOX_MARKER=<paramref name="marker"/></c>.</summary>
+    public static List<int> Marked(string marker)
     {
-        var needle = System.Text.Encoding.ASCII.GetBytes("BOX_MARKER=" + Marker);
+        var needle = System.Text.Encoding.ASCII.GetBytes("BOX_MARKER=" + marker);
         var found = new List<int>();
         foreach (var dir in Directory.EnumerateDirectories("/proc"))
         {

@@ -98,6 +98,34 @@ public sealed class SqliteBoxStoreFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_store_of_the_first_schema_is_migrated_forward_keeping_its_records()
+    {
+        _home.Execute(
+            """
+            CREATE TABLE boxes (
+                id TEXT NOT NULL PRIMARY KEY, name TEXT UNIQUE, state TEXT NOT NULL, options TEXT NOT NULL,
+                created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, exit_code INTEGER, killed_by TEXT,
+                status_reason TEXT, monitor_pid INTEGER, monitor_start_time INTEGER, monitor_boot_id TEXT,
+                owner_pid INTEGER, owner_start_time INTEGER, owner_boot_id TEXT, reaper TEXT, version INTEGER NOT NULL
+            ) STRICT;
+            CREATE INDEX boxes_by_creation ON boxes (created_at, id);
+            INSERT INTO boxes (id, state, options, created_at, version)
+                VALUES ('abcdefghij012345', 'Created', '{"command":"/bin/true"}', '2025-03-04T05:06:07.0000000Z', 3);
+            PRAGMA application_id = 1115180148; PRAGMA user_version = 1;
+            """);
+
+        using var store = _home.Open();
+        var old = await store.GetAsync(BoxId.Parse("abcdefghij012345"), Ct);
+        var updated = await store.TryUpdateAsync(old! with { Containment = "/boxlite-0123456789ab/abcdefghij012345" }, Ct);
+
+        old.Options.Command.Should().Be("/bin/true");
+        old.Version.Should().Be(3);
+        old.Containment.Should().BeNull("records made before the containment was recorded have none");
+        (await store.GetAsync(old.Id, Ct))!.Containment.Should().Be(updated!.Containment);
+        _home.Query("PRAGMA user_version").Should().Be((long)BoxStoreSchema.CurrentVersion);
+    }
+
+    [Fact]
     public void A_store_from_a_newer_version_is_refused_with_both_versions()
     {
         _home.Open().Dispose();

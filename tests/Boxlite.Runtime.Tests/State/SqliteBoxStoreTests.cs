@@ -30,6 +30,7 @@ public sealed class SqliteBoxStoreTests : IDisposable
         stored.Options.Labels.Should().Equal(box.Options.Labels);
         stored.Options.Args.Should().Equal(box.Options.Args);
         stored.Options.Limits.Should().Be(box.Options.Limits);
+        stored.Containment.Should().Be(box.Containment);
     }
 
     [Fact]
@@ -328,6 +329,7 @@ public sealed class SqliteBoxStoreTests : IDisposable
             Monitor = new ProcessIdentity(4242, 987_654_321_000, "3f1c2a9e-boot"),
             Owner = new ProcessIdentity(77, 12, "3f1c2a9e-boot"),
             Reaper = "cgroup-kill",
+            Containment = "/boxlite-0123456789ab/abcdefghij012345",
             Version = 1,
         };
     }
