@@ -3,6 +3,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using Boxlite.Runtime.Monitor;
+using Boxlite.Runtime.State;
 using Microsoft.Extensions.Logging;
 
 namespace Boxlite.Runtime;
@@ -52,7 +53,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         MonitorProcess? monitor = null;
         try
         {
-            Directory.CreateDirectory(context.Directory);
+            BoxliteHome.CreatePrivateDirectory(context.Directory);
             var plan = await runtime.Platform.PrepareAsync(context, cancellationToken).ConfigureAwait(false);
             runtime.Crash("start:after-prepare");
             monitor = await MonitorProcess.StartAsync(context, plan, runtime.Options.MaxLogBytes, TimeSpan.FromSeconds(10), cancellationToken).ConfigureAwait(false);

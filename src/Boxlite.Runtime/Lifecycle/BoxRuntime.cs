@@ -37,9 +37,18 @@ internal sealed class BoxRuntime : IBoxRuntime
         Platform = platform;
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Boxlite.Runtime");
-        BoxesDirectory = Path.Combine(options.HomeDirectory, "boxes");
-        Directory.CreateDirectory(BoxesDirectory);
-        Log.RuntimeStarted(Logger, options.HomeDirectory, platform.Name, platform.Reaper.Name, platform.Reaper.Guarantee);
+        var home = options.ResolvedHomeDirectory;
+        BoxesDirectory = Path.Combine(home, BoxliteHome.BoxesDirectoryName);
+        try
+        {
+            BoxliteHome.Prepare(home);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PlatformCapabilityException($"cannot create the Boxlite home {home}: {e.Message}", "make its parent directory writable, or choose another home", e);
+        }
+
+        Log.RuntimeStarted(Logger, home, platform.Name, platform.Reaper.Name, platform.Reaper.Guarantee);
     }
 
     internal BoxliteOptions Options { get; }
@@ -89,7 +98,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         Crash("create:after-insert");
         try
         {
-            Directory.CreateDirectory(DirectoryOf(info.Id));
+            BoxliteHome.CreatePrivateDirectory(DirectoryOf(info.Id));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

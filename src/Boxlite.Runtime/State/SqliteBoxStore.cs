@@ -77,22 +77,33 @@ internal sealed class SqliteBoxStore : IBoxStore
 
     /// <summary>
     /// Opens (creating when missing) the store of <paramref name="homeDirectory"/> at <c>&lt;home&gt;/boxlite.db</c>
-    /// and brings its schema up to date.
+    /// and brings its schema up to date. The home is checked first and known by its fully resolved path; the
+    /// database is kept 0600.
     /// </summary>
+    /// <exception cref="PlatformCapabilityException">The home is not safe to use (see <see cref="BoxliteHome.Prepare"/>).</exception>
     /// <exception cref="BoxStoreException">The home cannot be created or written, or the file is corrupt,
     /// foreign, or from a newer version.</exception>
     public static SqliteBoxStore Open(string homeDirectory, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(homeDirectory);
-        var home = Path.GetFullPath(homeDirectory);
+        var home = BoxliteHome.Resolve(homeDirectory);
         var path = Path.Combine(home, FileName);
         try
         {
-            Directory.CreateDirectory(home);
+            BoxliteHome.Prepare(home);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new BoxStoreException(path, $"cannot create the home directory {home}: {ex.Message}", ex);
+        }
+
+        try
+        {
+            BoxliteHome.PrepareDatabase(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BoxStoreException(path, $"cannot create the database file: {ex.Message}", ex);
         }
 
         var store = new SqliteBoxStore(path, time ?? TimeProvider.System);
