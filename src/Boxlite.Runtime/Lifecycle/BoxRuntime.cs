@@ -168,8 +168,12 @@ internal sealed class BoxRuntime : IBoxRuntime
                     throw new InvalidBoxStateException(info.Id, info.State, "stop it first, or remove it with force");
                 }
 
-                report = await KillAsync(info, cancellationToken).ConfigureAwait(false);
-                continue;
+                // An unreadable record cannot be moved through stopping: the reap below takes whatever is left of it.
+                if (!info.IsUnreadable)
+                {
+                    report = await KillAsync(info, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
             }
 
             if (info.State == BoxState.Created && info.StatusReason == StartingReason && info.Owner is { } starter && Platform.IsAlive(starter))
