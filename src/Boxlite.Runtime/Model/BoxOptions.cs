@@ -50,6 +50,12 @@ public sealed partial record BoxOptions
     /// <summary>True when <paramref name="name"/> is a valid box name.</summary>
     public static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name);
 
+    /// <summary>
+    /// True when <paramref name="name"/> can name an environment variable of a box: a shell identifier
+    /// (<c>[A-Za-z_][A-Za-z0-9_]*</c>), which every shell and tool on the way can carry.
+    /// </summary>
+    public static bool IsValidEnvironmentName(string? name) => name is not null && EnvironmentNamePattern().IsMatch(name);
+
     /// <summary>Every problem of these options (empty when valid). Platform checks come on top.</summary>
     public IReadOnlyList<string> Validate()
     {
@@ -189,4 +195,7 @@ public sealed partial record BoxOptions
 
     [GeneratedRegex("^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}\\z", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
+
+    [GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*\\z", RegexOptions.CultureInvariant)]
+    private static partial Regex EnvironmentNamePattern();
 }
