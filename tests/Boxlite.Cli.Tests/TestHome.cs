@@ -25,13 +25,16 @@ internal sealed class TestHome : IAsyncDisposable
 
     public string Directory { get; }
 
-    public string? CgroupParent { get; private set; }
+    /// <summary>The cgroup parent passed to every command, or null when boxlite derives it.</summary>
+    public string? CgroupParent { get; }
+
+    private string? _derivedCgroupParent;
 
     /// <summary>Box directory of <paramref name="id"/>.</summary>
     public string BoxDirectory(string id) => Path.Combine(Directory, "boxes", id);
 
-    /// <summary>Records the parent boxlite derived for this home, so that disposing removes it.</summary>
-    public void AdoptCgroupParent(string parent) => CgroupParent ??= parent;
+    /// <summary>Records the parent boxlite derived for this home, so that disposing removes it (it is still not passed).</summary>
+    public void AdoptCgroupParent(string parent) => _derivedCgroupParent = parent;
 
     /// <summary>Box directories in the home now.</summary>
     public string[] BoxDirectories =>
@@ -105,9 +108,9 @@ internal sealed class TestHome : IAsyncDisposable
                 System.IO.Directory.Delete(Directory, recursive: true);
             }
 
-            if (CgroupParent is not null)
+            if ((CgroupParent ?? _derivedCgroupParent) is { } parent)
             {
-                RemoveCgroupParent(CgroupParent);
+                RemoveCgroupParent(parent);
             }
         }
     }
