@@ -45,7 +45,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new PlatformCapabilityException($"cannot create the Boxlite home {home}: {e.Message}", "make its parent directory writable, or choose another home", e);
+            throw new PlatformCapabilityException($"cannot prepare the Boxlite home {home}: {e.Message}", "make its parent directory writable by this user, or choose another home", e);
         }
 
         Log.RuntimeStarted(Logger, home, platform.Name, platform.Reaper.Name, platform.Reaper.Guarantee);
