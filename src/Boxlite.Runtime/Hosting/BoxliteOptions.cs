@@ -17,7 +17,7 @@ public sealed class BoxliteOptions
     public string HomeDirectory { get; set; } = DefaultHome();
 
     private string? _cgroupParent;
-    private (string Written, string Resolved)? _resolvedHome;
+    private ResolvedHome? _resolvedHome;
 
     /// <summary>
     /// The cgroup under which box cgroups are created (Linux, as root). Default: <c>boxlite-</c> and 12 hex digits of
@@ -35,9 +35,11 @@ public sealed class BoxliteOptions
     {
         get
         {
-            if (_resolvedHome is not { } cached || cached.Written != HomeDirectory)
+            // One reference, so that a reader on another thread never pairs one home with another's resolution.
+            var cached = _resolvedHome;
+            if (cached is null || cached.Written != HomeDirectory)
             {
-                cached = (HomeDirectory, BoxliteHome.Resolve(HomeDirectory));
+                cached = new ResolvedHome(HomeDirectory, BoxliteHome.Resolve(HomeDirectory));
                 _resolvedHome = cached;
             }
 
@@ -103,4 +105,6 @@ public sealed class BoxliteOptions
 
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".boxlite");
     }
+
+    private sealed record ResolvedHome(string Written, string Resolved);
 }
