@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 
@@ -31,6 +32,7 @@ internal sealed class BoxliteCommand
     private static readonly Option<bool> JsonOption = new("--json") { Description = "Print JSON (see README for the schema)" };
 
     private readonly CancellationToken _interrupted;
+    private readonly List<Argument<string[]>> _commandArguments = [];
 
     public BoxliteCommand(CancellationToken interrupted)
     {
@@ -51,6 +53,57 @@ internal sealed class BoxliteCommand
     /// <summary>The root command.</summary>
     public RootCommand Root { get; }
 
+    /// <summary>
+    /// Parses a command line. Everything from the first word of a box's command on belongs to that command, options
+    /// included, as with <c>env</c> or <c>sudo</c>: <c>run printf %s -d</c> prints <c>-d</c> rather than detaching.
+    /// A <c>--</c> before the command is accepted as well.
+    /// </summary>
+    public ParseResult Parse(IReadOnlyList<string> args)
+    {
+        var configuration = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        var parsed = Root.Parse(args, configuration);
+        var command = _commandArguments.Select(a => parsed.GetResult(a)).FirstOrDefault(r => r is { Tokens.Count: > 0 });
+        if (command is null)
+        {
+            return parsed;
+        }
+
+        var word = command.Tokens[0];
+        var position = parsed.Tokens.TakeWhile(t => !ReferenceEquals(t, word)).Count();
+        if (parsed.Tokens.Take(position).Any(t => t.Type == TokenType.DoubleDash))
+        {
+            return parsed;
+        }
+
+        if (word.Value.Length > 1 && word.Value.StartsWith('-'))
+        {
+            throw new CliUsageException($"unknown option '{word.Value}' (put -- before a command whose name starts with -)");
+        }
+
+        // The argument that became the command's first word: the shortest prefix of the arguments that yields it.
+        int low = 0, high = args.Count;
+        while (low < high)
+        {
+            var middle = (low + high) / 2;
+            if (Root.Parse(args.Take(middle).ToArray(), configuration).Tokens.Count > position)
+            {
+                high = middle;
+            }
+            else
+            {
+                low = middle + 1;
+            }
+        }
+
+        var first = low - 1;
+        if (first < 0 || args[first] != word.Value)
+        {
+            throw new CliUsageException($"cannot tell where the command starts; put -- before '{word.Value}'");
+        }
+
+        return Root.Parse([.. args.Take(first), "--", .. args.Skip(first)], configuration);
+    }
+
     private static CliContext Context(ParseResult r) =>
         new(r.GetValue(HomeOption), r.GetValue(CgroupParentOption), r.GetValue(DebugOption));
 
@@ -66,11 +119,16 @@ internal sealed class BoxliteCommand
 
     private static Argument<string> BoxArgument() => new("BOX") { Description = "A box id, unique id prefix or name" };
 
-    private static Argument<string[]> CommandArgument() => new("COMMAND")
+    private Argument<string[]> CommandArgument()
     {
-        Description = "The command and its arguments; put -- before them",
-        Arity = ArgumentArity.ZeroOrMore,
-    };
+        var command = new Argument<string[]>("COMMAND")
+        {
+            Description = "The command and its arguments: everything from the command's name on is the command's, options included",
+            Arity = ArgumentArity.ZeroOrMore,
+        };
+        _commandArguments.Add(command);
+        return command;
+    }
 
     private static void WriteLine(BoxLogLine line) =>
         (line.Source == BoxLogSource.StandardError ? Console.Error : Console.Out).WriteLine(line.Text);
@@ -87,10 +145,10 @@ internal sealed class BoxliteCommand
         var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory of the command (default: the box directory)" };
         var memory = new Option<string?>("--memory", "-m") { Description = "Memory limit: a size with b, k, m or g (e.g. 256m)" };
         var cpus = new Option<string?>("--cpus") { Description = "CPU limit in CPUs (e.g. 0.5)" };
-        var pids = new Option<int?>("--pids-limit") { Description = "Maximum number of processes and threads" };
+        var pids = new Option<string?>("--pids-limit") { Description = "Maximum number of processes and threads" };
         var isolation = new Option<string>("--isolation") { Description = "none, pid (private PID namespace), bwrap (bubblewrap) or seatbelt (macOS)", DefaultValueFactory = _ => "none" };
         var stopSignal = new Option<string?>("--stop-signal") { Description = "Signal a stop sends first (default TERM)" };
-        var stopTimeout = new Option<double?>("--stop-timeout") { Description = "Seconds between the stop signal and the reap (default 10)" };
+        var stopTimeout = new Option<string?>("--stop-timeout") { Description = "Seconds between the stop signal and the reap (default 10)" };
         var command = CommandArgument();
         var run = new Command("run", "Run a command in a new box; in the foreground, stream its output and exit with its code")
         {
@@ -108,7 +166,7 @@ internal sealed class BoxliteCommand
             {
                 MemoryBytes = r.GetValue(memory) is { } m ? CliParsing.ParseSize(m, "--memory") : null,
                 Cpus = r.GetValue(cpus) is { } c ? CliParsing.ParseCpus(c, "--cpus") : null,
-                PidsMax = r.GetValue(pids) is { } p ? CliParsing.Positive(p, "--pids-limit") : null,
+                PidsMax = r.GetValue(pids) is { } p ? CliParsing.ParseCount(p, "--pids-limit") : null,
             };
             var options = new BoxOptions
             {
@@ -121,7 +179,7 @@ internal sealed class BoxliteCommand
                 AutoRemove = r.GetValue(rm) && r.GetValue(detach),
                 Isolation = CliParsing.ParseIsolation(r.GetValue(isolation) ?? "none"),
                 StopSignal = r.GetValue(stopSignal) is { } s ? CliParsing.ParseSignal(s) : "TERM",
-                StopTimeout = r.GetValue(stopTimeout) is { } t ? CliParsing.Seconds(t, "--stop-timeout") : null,
+                StopTimeout = r.GetValue(stopTimeout) is { } t ? CliParsing.ParseSeconds(t, "--stop-timeout") : null,
                 Limits = limits,
             };
             return WithRuntimeAsync(r, runtime => options.Detached
@@ -198,12 +256,12 @@ internal sealed class BoxliteCommand
 
     private Command List()
     {
-        var all = new Option<bool>("--all", "-a") { Description = "Show every box, not only live ones" };
-        var ls = new Command("ls", "List boxes (by default only live ones: running, paused, stopping)") { all, JsonOption };
+        var all = new Option<bool>("--all", "-a") { Description = "Show every box, not only live and unknown ones" };
+        var ls = new Command("ls", "List boxes (by default only live ones: running, paused, stopping; and unknown ones)") { all, JsonOption };
         ls.SetAction(r => WithRuntimeAsync(r, async runtime =>
         {
             var boxes = (await runtime.ListAsync(_interrupted))
-                .Where(b => r.GetValue(all) || BoxStateMachine.IsLive(b.State))
+                .Where(b => r.GetValue(all) || BoxStateMachine.IsLive(b.State) || b.State == BoxState.Unknown)
                 .ToList();
             if (r.GetValue(JsonOption))
             {
@@ -214,13 +272,19 @@ internal sealed class BoxliteCommand
                 Say.Table(Console.Out, ["ID", "NAME", "STATE", "EXIT", "PID", "CREATED", "COMMAND"], boxes.Select(b => (IReadOnlyList<string>)
                 [
                     b.Id.Value,
-                    b.Name ?? "-",
+                    Say.Printable(b.Name ?? "-"),
                     BoxJson.StateName(b.State),
                     b.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
                     b.Monitor?.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
                     Say.Time(b.CreatedAt),
                     Say.CommandLine(b.Options),
                 ]));
+
+                // What an unknown box needs is said below the table, on stderr, so the table stays a table.
+                foreach (var box in boxes.Where(b => b.State == BoxState.Unknown))
+                {
+                    Console.Error.WriteLine($"{box.Id} is unknown: {Say.Printable(box.StatusReason ?? "no reason recorded")}; boxlite rm -f {box.Id} removes it");
+                }
             }
 
             return ExitCodes.Success;
@@ -268,7 +332,7 @@ internal sealed class BoxliteCommand
             ];
             foreach (var (key, value) in lines)
             {
-                Console.Out.WriteLine($"{key + ":",-13}{value}");
+                Console.Out.WriteLine($"{key + ":",-13}{Say.Printable(value)}");
             }
 
             return ExitCodes.Success;
@@ -278,12 +342,12 @@ internal sealed class BoxliteCommand
 
     private Command Stop()
     {
-        var time = new Option<double?>("--time", "-t") { Description = "Seconds to wait after the stop signal before reaping (default: the box's stop timeout)" };
+        var time = new Option<string?>("--time", "-t") { Description = "Seconds to wait after the stop signal before reaping (default: the box's stop timeout)" };
         var boxes = new Argument<string[]>("BOX") { Description = "Box ids, id prefixes or names", Arity = ArgumentArity.OneOrMore };
         var stop = new Command("stop", "Stop boxes: the stop signal, a grace period, then the whole tree is reaped") { time, boxes };
         stop.SetAction(r =>
         {
-            var grace = r.GetValue(time) is { } t ? CliParsing.Seconds(t, "--time") : (TimeSpan?)null;
+            var grace = r.GetValue(time) is { } t ? CliParsing.ParseSeconds(t, "--time") : (TimeSpan?)null;
             return WithRuntimeAsync(r, runtime => ForEachBoxAsync(r, "stopping", r.GetValue(boxes)!, async reference =>
             {
                 var box = await runtime.GetAsync(reference, _interrupted);

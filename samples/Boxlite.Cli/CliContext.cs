@@ -16,7 +16,8 @@ internal sealed class CliContext : IDisposable
         Options = new BoxliteOptions();
         if (!string.IsNullOrWhiteSpace(home))
         {
-            Options.HomeDirectory = Path.GetFullPath(home);
+            // Absolute but as written: the runtime resolves it (links, "..") to the home's one identity.
+            Options.HomeDirectory = Path.Combine(Environment.CurrentDirectory, home);
         }
 
         cgroupParent ??= Environment.GetEnvironmentVariable("BOXLITE_CGROUP_PARENT");

@@ -57,15 +57,18 @@ internal static class CliParsing
         return cpus > 0 ? cpus : throw new CliUsageException($"{option} must be positive, not '{text}'");
     }
 
-    /// <summary>Requires <paramref name="value"/> to be positive.</summary>
-    public static int Positive(int value, string option) =>
-        value > 0 ? value : throw new CliUsageException($"{option} must be positive, not {value}");
+    /// <summary>Parses a positive whole number such as a process count.</summary>
+    public static int ParseCount(string text, string option) =>
+        int.TryParse(text.Trim(), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var count) && count > 0
+            ? count
+            : throw new CliUsageException($"{option} '{text}' is not a whole number from 1 to {int.MaxValue.ToString(CultureInfo.InvariantCulture)}");
 
-    /// <summary>A non-negative number of seconds.</summary>
-    public static TimeSpan Seconds(double seconds, string option) =>
+    /// <summary>Parses a non-negative number of seconds such as <c>10</c> or <c>0.5</c>.</summary>
+    public static TimeSpan ParseSeconds(string text, string option) =>
+        double.TryParse(text.Trim(), NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var seconds) &&
         double.IsFinite(seconds) && seconds >= 0 && seconds <= TimeSpan.MaxValue.TotalSeconds
             ? TimeSpan.FromSeconds(seconds)
-            : throw new CliUsageException($"{option} must be a non-negative number of seconds, not {seconds.ToString(CultureInfo.InvariantCulture)}");
+            : throw new CliUsageException($"{option} '{text}' is not a number of seconds (0 or more, e.g. 10 or 0.5)");
 
     /// <summary>
     /// Parses <c>-e K=V</c> entries; <c>-e K</c> alone takes this process's value of K (and is skipped when K is unset,
@@ -81,6 +84,11 @@ internal static class CliParsing
             if (key.Length == 0)
             {
                 throw new CliUsageException($"--env '{entry}' has no variable name: use K=V or K");
+            }
+
+            if (!BoxOptions.IsValidEnvironmentName(key))
+            {
+                throw new CliUsageException($"--env '{entry}': '{key}' is not a variable name a shell can carry: use letters, digits and _, not starting with a digit");
             }
 
             if (eq >= 0)

@@ -44,5 +44,5 @@ internal static class ExitCodes
     }
 
     private static string OneLine(string message) =>
-        message.ReplaceLineEndings(" ").Trim();
+        Say.Printable(message.ReplaceLineEndings(" ").Trim());
 }

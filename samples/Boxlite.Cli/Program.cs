@@ -6,10 +6,19 @@ using Boxlite.Cli;
 // a foreground run and exec return the command's own exit code.
 using var interrupts = new Interrupts();
 var cli = new BoxliteCommand(interrupts.Token);
-var parse = cli.Root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+ParseResult parse;
+try
+{
+    parse = cli.Parse(args);
+}
+catch (CliUsageException e)
+{
+    return ExitCodes.Report(e, debug: false);
+}
+
 if (parse.Errors.Count > 0)
 {
-    await Console.Error.WriteLineAsync($"boxlite: {parse.Errors[0].Message}");
+    await Console.Error.WriteLineAsync($"boxlite: {Say.Printable(parse.Errors[0].Message)}");
     return ExitCodes.BadInput;
 }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 
 namespace Boxlite.Cli;
 
@@ -104,11 +105,53 @@ internal static class Say
         }
     }
 
-    /// <summary>A command line as one readable string (arguments with spaces quoted).</summary>
+    /// <summary>
+    /// A command line as one readable string, quoted as a shell would take it back: arguments with spaces or quotes in
+    /// <c>'…'</c>, arguments with control characters in <c>$'…'</c> with those escaped, so nothing reaches the terminal raw.
+    /// </summary>
     public static string CommandLine(BoxOptions options) =>
-        string.Join(' ', options.Args.Prepend(options.Command).Select(a => a.Length == 0 || a.Any(char.IsWhiteSpace) || a.Contains('\'', StringComparison.Ordinal)
-            ? "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"
+        string.Join(' ', options.Args.Prepend(options.Command).Select(a =>
+            a.Any(IsUnprintable) ? "$'" + Escape(a.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("'", "\\'", StringComparison.Ordinal)) + "'"
+            : a.Length == 0 || a.Any(char.IsWhiteSpace) || a.Contains('\'', StringComparison.Ordinal) ? "'" + a.Replace("'", "'\\''", StringComparison.Ordinal) + "'"
             : a));
+
+    /// <summary>
+    /// <paramref name="text"/> with every control character (ESC, newline, C1 controls…), line separator and bidirectional
+    /// override escaped as <c>\e</c>, <c>\n</c>, <c>\x9b</c>, <c>\u202e</c>…, so that text from a box record cannot drive the terminal.
+    /// </summary>
+    public static string Printable(string text) => text.Any(IsUnprintable) ? Escape(text) : text;
+
+    private static bool IsUnprintable(char c) =>
+        char.IsControl(c) || c is '\u2028' or '\u2029' or (>= '\u202a' and <= '\u202e') or (>= '\u2066' and <= '\u2069');
+
+    private static string Escape(string text)
+    {
+        var escaped = new StringBuilder(text.Length + 8);
+        foreach (var c in text)
+        {
+            if (!IsUnprintable(c))
+            {
+                escaped.Append(c);
+                continue;
+            }
+
+            escaped.Append(c switch
+            {
+                '\a' => "\\a",
+                '\b' => "\\b",
+                '\t' => "\\t",
+                '\n' => "\\n",
+                '\v' => "\\v",
+                '\f' => "\\f",
+                '\r' => "\\r",
+                '\u001b' => "\\e",
+                < '\u0100' => string.Create(CultureInfo.InvariantCulture, $"\\x{(int)c:x2}"),
+                _ => string.Create(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}"),
+            });
+        }
+
+        return escaped.ToString();
+    }
 
     /// <summary>A local time, or "-" when there is none.</summary>
     public static string Time(DateTimeOffset? time) =>

@@ -26,8 +26,8 @@ public sealed class AdversarialBoxTests
         result.StderrLines.Should().ContainSingle().Which.Should().StartWith("boxlite: ");
         (await home.ListAllAsync()).Should().BeEmpty();
         home.BoxDirectories.Should().BeEmpty();
-        Directory.Exists(Path.Combine("/sys/fs/cgroup/unified", home.CgroupParent)).Should().BeFalse();
-        Directory.Exists(Path.Combine("/sys/fs/cgroup", home.CgroupParent)).Should().BeFalse();
+        Directory.Exists(Path.Combine("/sys/fs/cgroup/unified", home.CgroupParent!)).Should().BeFalse();
+        Directory.Exists(Path.Combine("/sys/fs/cgroup", home.CgroupParent!)).Should().BeFalse();
     }
 
     [Fact]
@@ -79,7 +79,7 @@ public sealed class AdversarialBoxTests
         };
         start.Environment.Remove("BOXLITE_HOME");
         string[] argv = ["-c", "exec 7<>\"$0\"; exec \"$@\"", file, Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", Cli.DllPath,
-            "--home", home.Directory, "--cgroup-parent", home.CgroupParent, .. args];
+            "--home", home.Directory, "--cgroup-parent", home.CgroupParent!, .. args];
         foreach (var arg in argv)
         {
             start.ArgumentList.Add(arg);

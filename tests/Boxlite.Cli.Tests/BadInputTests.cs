@@ -26,6 +26,13 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
     [InlineData("run", "--isolation", "nope", "--", "true")]
     [InlineData("run", "--stop-signal", "NOPE", "--", "true")]
     [InlineData("run", "-e", "=value", "--", "true")]
+    [InlineData("run", "-e", "A-B=1", "--", "true")]
+    [InlineData("run", "-e", "SPACE KEY=v", "--", "true")]
+    [InlineData("run", "--bogus", "true")]
+    [InlineData("run", "--pids-limit", "99999999999", "--", "true")]
+    [InlineData("run", "--pids-limit", "1.5", "--", "true")]
+    [InlineData("run", "--stop-timeout", "soon", "--", "true")]
+    [InlineData("stop", "-t", "soon", "somebox")]
     [InlineData("stop")]
     [InlineData("no-such-command")]
     public async Task Is_rejected_with_one_line_and_creates_nothing(params string[] args)
@@ -38,6 +45,20 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
         ShouldBeRejected(result);
         (await home.ListAllAsync()).Should().BeEmpty();
         home.BoxDirectories.Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("--pids-limit '99999999999' is not a whole number", "run", "--pids-limit", "99999999999", "--", "true")]
+    [InlineData("--stop-timeout 'soon' is not a number of seconds", "run", "--stop-timeout", "soon", "--", "true")]
+    [InlineData("--time '-1' is not a number of seconds", "stop", "-t", "-1", "somebox")]
+    [InlineData("'A-B' is not a variable name", "run", "-e", "A-B=1", "--", "true")]
+    public async Task A_bad_value_is_explained_in_words_naming_the_option(string explanation, params string[] args)
+    {
+        TestHome.RequireLinux();
+
+        var result = await shared.Home.RunAsync(args);
+
+        result.StderrLines.Should().ContainSingle().Which.Should().Contain(explanation).And.NotContain("System.");
     }
 
     [Fact]

@@ -62,6 +62,32 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task Following_the_logs_of_a_box_that_floods_its_output_stays_within_bounded_memory()
+    {
+        await TestHome.RequireBoxesAsync();
+        await using var home = new TestHome();
+        var id = await home.RunDetachedAsync("--", "yes");
+        const int Followed = 8 << 20;
+
+        using var follower = home.Start("logs", "-f", id);
+        var buffer = new byte[64 * 1024];
+        var read = 0;
+        while (read < Followed && await follower.StandardOutput.BaseStream.ReadAsync(buffer, TestContext.Current.CancellationToken) is > 0 and var n)
+        {
+            read += n;
+        }
+
+        var peakKib = long.Parse(File.ReadLines($"/proc/{follower.Id}/status").Single(l => l.StartsWith("VmHWM:", StringComparison.Ordinal))
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture);
+        Cli.Terminate(follower);
+        var result = await Cli.CompleteAsync(follower, follower.StandardOutput.BaseStream.CopyToAsync(Stream.Null, TestContext.Current.CancellationToken).ContinueWith(_ => "", TaskScheduler.Default));
+
+        read.Should().BeGreaterThanOrEqualTo(Followed, "the follower printed the flood");
+        peakKib.Should().BeLessThan(100_000, "following holds one bounded chunk at a time, not the whole log");
+        result.ExitCode.Should().Be(0, result.ToString());
+    }
+
+    [Fact]
     public async Task Wait_prints_and_returns_the_exit_code_of_the_box()
     {
         await TestHome.RequireBoxesAsync();

@@ -11,16 +11,30 @@ internal sealed class TestHome : IAsyncDisposable
 {
     private static readonly Lazy<Task<string?>> BoxesUnavailable = new(ProbeAsync);
 
-    public TestHome()
+    /// <summary>
+    /// A new home path (not created) with its own cgroup parent; with <paramref name="derivedCgroupParent"/>, no
+    /// <c>--cgroup-parent</c> is passed and boxlite derives the parent from the home (name it with
+    /// <see cref="AdoptCgroupParent"/> so that it is removed at the end).
+    /// </summary>
+    public TestHome(bool derivedCgroupParent = false)
     {
         var suffix = Guid.NewGuid().ToString("N")[..12];
         Directory = Path.Combine(Path.GetTempPath(), $"boxlite-cli-test-{suffix}");
-        CgroupParent = $"boxlite-test-{suffix}";
+        CgroupParent = derivedCgroupParent ? null : $"boxlite-test-{suffix}";
     }
 
     public string Directory { get; }
 
-    public string CgroupParent { get; }
+    /// <summary>The cgroup parent passed to every command, or null when boxlite derives it.</summary>
+    public string? CgroupParent { get; }
+
+    private string? _derivedCgroupParent;
+
+    /// <summary>Box directory of <paramref name="id"/>.</summary>
+    public string BoxDirectory(string id) => Path.Combine(Directory, "boxes", id);
+
+    /// <summary>Records the parent boxlite derived for this home, so that disposing removes it (it is still not passed).</summary>
+    public void AdoptCgroupParent(string parent) => _derivedCgroupParent = parent;
 
     /// <summary>Box directories in the home now.</summary>
     public string[] BoxDirectories =>
@@ -39,9 +53,19 @@ internal sealed class TestHome : IAsyncDisposable
     public static void RequireLinux() =>
         Assert.SkipUnless(OperatingSystem.IsLinux(), "the boxlite CLI tests need the Linux platform");
 
-    public Process Start(params string[] args) => Cli.Start(Cli.DllPath, ["--home", Directory, "--cgroup-parent", CgroupParent, .. args]);
+    public Process Start(params string[] args) => StartAt(Directory, args);
+
+    /// <summary>Starts boxlite on this home spelled as <paramref name="home"/> (e.g. through a symbolic link).</summary>
+    public Process StartAt(string home, params string[] args) =>
+        Cli.Start(Cli.DllPath, ["--home", home, .. CgroupParentArgs, .. args]);
+
+    /// <summary>Starts boxlite under the umask <paramref name="umask"/> (octal).</summary>
+    public Process StartWithUmask(string umask, params string[] args) =>
+        Cli.Start(Cli.DllPath, ["--home", Directory, .. CgroupParentArgs, .. args], umask);
 
     public async Task<CliResult> RunAsync(params string[] args) => await Cli.CompleteAsync(Start(args));
+
+    private string[] CgroupParentArgs => CgroupParent is null ? [] : ["--cgroup-parent", CgroupParent];
 
     /// <summary>Runs and expects exit code 0.</summary>
     public async Task<CliResult> OkAsync(params string[] args)
@@ -84,12 +108,15 @@ internal sealed class TestHome : IAsyncDisposable
                 System.IO.Directory.Delete(Directory, recursive: true);
             }
 
-            RemoveCgroupParent();
+            if ((CgroupParent ?? _derivedCgroupParent) is { } parent)
+            {
+                RemoveCgroupParent(parent);
+            }
         }
     }
 
     /// <summary>rmdir of this home's cgroup parent in every cgroup hierarchy (it is empty once its boxes are gone).</summary>
-    private void RemoveCgroupParent()
+    private static void RemoveCgroupParent(string parent)
     {
         if (!File.Exists("/proc/self/mountinfo"))
         {
@@ -104,7 +131,7 @@ internal sealed class TestHome : IAsyncDisposable
                 continue;
             }
 
-            var dir = Path.Combine(line.Split(' ')[4], CgroupParent);
+            var dir = Path.Combine(line.Split(' ')[4], parent);
             if (System.IO.Directory.Exists(dir))
             {
                 System.IO.Directory.Delete(dir);

@@ -71,6 +71,18 @@ public sealed class BoxOptionsTests
     [InlineData("SIG")]
     public void Unknown_stop_signals_are_rejected(string given) => BoxSignals.TryNormalize(given, out _).Should().BeFalse();
 
+    [Theory]
+    [InlineData("PATH", true)]
+    [InlineData("_private9", true)]
+    [InlineData("A-B", false)]
+    [InlineData("SPACE KEY", false)]
+    [InlineData("9LIVES", false)]
+    [InlineData("", false)]
+    [InlineData("ÉTÉ", false)]
+    [InlineData("A\nB", false)]
+    public void Environment_names_are_shell_identifiers(string name, bool valid) =>
+        BoxOptions.IsValidEnvironmentName(name).Should().Be(valid);
+
     [Fact]
     public void Runtime_settings_are_validated_as_a_whole()
     {

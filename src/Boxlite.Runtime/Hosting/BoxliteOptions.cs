@@ -1,25 +1,50 @@
 using System.Security.Cryptography;
 using System.Text;
+using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime;
 
 /// <summary>Runtime-wide settings. Validated when the runtime starts.</summary>
 public sealed class BoxliteOptions
 {
-    /// <summary>The directory holding the store and the box directories; default <c>$BOXLITE_HOME</c>, else <c>~/.boxlite</c>.</summary>
+    /// <summary>
+    /// The directory holding the store and the box directories; default <c>$BOXLITE_HOME</c>, else <c>~/.boxlite</c>.
+    /// A home is known by its fully resolved path (symbolic links, <c>.</c>, <c>..</c> and trailing slashes do not
+    /// make another home). It must be owned by the user running Boxlite and writable by nobody else, and every
+    /// directory above it owned by that user or root and not writable by others (unless sticky, like <c>/tmp</c>);
+    /// the runtime refuses any other home before it writes anything.
+    /// </summary>
     public string HomeDirectory { get; set; } = DefaultHome();
 
     private string? _cgroupParent;
+    private ResolvedHome? _resolvedHome;
 
     /// <summary>
     /// The cgroup under which box cgroups are created (Linux, as root). Default: <c>boxlite-</c> and 12 hex digits of
-    /// the SHA-256 of <see cref="HomeDirectory"/>, so each home has its own parent and recovering one home never
-    /// touches the boxes of another.
+    /// the SHA-256 of the fully resolved <see cref="HomeDirectory"/>, so each home has its own parent, however it is
+    /// spelled, and recovering one home never touches the boxes of another.
     /// </summary>
     public string CgroupParent
     {
-        get => _cgroupParent ?? "boxlite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(HomeDirectory ?? string.Empty)))[..12];
+        get => _cgroupParent ?? "boxlite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ResolvedHomeDirectory ?? string.Empty)))[..12];
         set => _cgroupParent = value;
+    }
+
+    /// <summary>The home's identity: <see cref="HomeDirectory"/> fully resolved (resolved once per value).</summary>
+    internal string ResolvedHomeDirectory
+    {
+        get
+        {
+            // One reference, so that a reader on another thread never pairs one home with another's resolution.
+            var cached = _resolvedHome;
+            if (cached is null || cached.Written != HomeDirectory)
+            {
+                cached = new ResolvedHome(HomeDirectory, BoxliteHome.Resolve(HomeDirectory));
+                _resolvedHome = cached;
+            }
+
+            return cached.Resolved;
+        }
     }
 
     /// <summary>Grace period of a stop when the box names none.</summary>
@@ -80,4 +105,6 @@ public sealed class BoxliteOptions
 
         return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".boxlite");
     }
+
+    private sealed record ResolvedHome(string Written, string Resolved);
 }

@@ -4,6 +4,7 @@ using System.Threading.Channels;
 using Boxlite.Runtime.Launch;
 using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.Platform;
+using Boxlite.Runtime.State;
 using Microsoft.Extensions.Logging;
 
 namespace Boxlite.Runtime;
@@ -13,6 +14,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 {
     private static readonly TimeSpan PollMin = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan PollMax = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan LogIdle = TimeSpan.FromMilliseconds(50);
 
     public BoxId Id => Info.Id;
 
@@ -228,7 +230,8 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         }
 
         using var started = process;
-        var output = Channel.CreateUnbounded<BoxLogLine>(new UnboundedChannelOptions { SingleReader = true });
+        // Bounded: a slow onOutput holds the command back through its pipes instead of buffering without limit.
+        var output = Channel.CreateBounded<BoxLogLine>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var pumps = Task.WhenAll(
             PumpAsync(process.Output, BoxLogSource.StandardOutput, output.Writer),
             PumpAsync(process.Error, BoxLogSource.StandardError, output.Writer));
@@ -269,53 +272,84 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 
     public async IAsyncEnumerable<BoxLogLine> ReadLogsAsync(bool follow = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var directory = runtime.DirectoryOf(Id);
-        if (!follow)
+        // Pulled one bounded chunk at a time, so memory stays flat however fast the box writes and however slowly the
+        // caller reads. Without follow: stdout, then stderr. With follow: both in turn until the box is final and both
+        // are drained.
+        var tails = LogFiles(runtime.DirectoryOf(Id)).Select(f => new LogTail(f.File, f.Source)).ToArray();
+        LogTail[][] groups = follow ? [tails] : [.. tails.Select(t => new[] { t })];
+        using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var finished = follow ? WaitQuietlyAsync(stopWaiting.Token) : Task.CompletedTask;
+        var lines = new List<BoxLogLine>();
+        try
         {
-            foreach (var (source, file) in LogFiles(directory))
+            foreach (var group in groups)
             {
-                await foreach (var line in new LogTail(file, source).ReadAsync(() => true, runtime.Time, cancellationToken).ConfigureAwait(false))
+                while (true)
+                {
+                    // Sample "finished" before reading, so everything written before it is still read afterwards.
+                    var final = finished.IsCompleted;
+                    var read = false;
+                    foreach (var tail in group)
+                    {
+                        read |= await tail.ReadChunkAsync(lines, cancellationToken).ConfigureAwait(false);
+                        foreach (var line in lines)
+                        {
+                            yield return line;
+                        }
+
+                        lines.Clear();
+                    }
+
+                    if (read)
+                    {
+                        continue;
+                    }
+
+                    if (final)
+                    {
+                        break;
+                    }
+
+                    await Task.WhenAny(finished, Task.Delay(LogIdle, runtime.Time, cancellationToken)).ConfigureAwait(false);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
+                foreach (var tail in group)
+                {
+                    tail.Flush(lines);
+                }
+
+                foreach (var line in lines)
                 {
                     yield return line;
                 }
+
+                lines.Clear();
             }
 
-            yield break;
+            await finished.ConfigureAwait(false);
         }
-
-        // Follow both files at once until the box is final and both are drained.
-        var channel = Channel.CreateUnbounded<BoxLogLine>(new UnboundedChannelOptions { SingleReader = true });
-        var finished = false;
-        var watcher = Task.Run(
-            async () =>
-            {
-                try
-                {
-                    await WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is BoxliteException)
-                {
-                }
-
-                Volatile.Write(ref finished, true);
-            },
-            cancellationToken);
-        var tails = LogFiles(directory).Select(f => Task.Run(
-            async () =>
-            {
-                await foreach (var line in new LogTail(f.File, f.Source).ReadAsync(() => Volatile.Read(ref finished), runtime.Time, cancellationToken).ConfigureAwait(false))
-                {
-                    await channel.Writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
-                }
-            },
-            cancellationToken)).ToArray();
-        _ = Task.WhenAll(tails).ContinueWith(t => channel.Writer.TryComplete(t.Exception), TaskScheduler.Default);
-        await foreach (var line in channel.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+        finally
         {
-            yield return line;
+            // A caller that stops early must not leave the wait behind.
+            await stopWaiting.CancelAsync().ConfigureAwait(false);
+            foreach (var tail in tails)
+            {
+                await tail.DisposeAsync().ConfigureAwait(false);
+            }
         }
+    }
 
-        await watcher.ConfigureAwait(false);
+    /// <summary>Completes when the box is final (however it ended).</summary>
+    private async Task WaitQuietlyAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (BoxliteException)
+        {
+        }
     }
 
     private static (BoxLogSource Source, string File)[] LogFiles(string directory) =>
@@ -326,11 +360,25 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 
     private static async Task PumpAsync(Stream stream, BoxLogSource source, ChannelWriter<BoxLogLine> writer)
     {
-        using var reader = new StreamReader(stream, Encoding.UTF8, leaveOpen: true);
-        while (await reader.ReadLineAsync().ConfigureAwait(false) is { } line)
+        await using var pipe = new LogTail(stream, source);
+        var lines = new List<BoxLogLine>();
+        bool more;
+        do
         {
-            await writer.WriteAsync(new BoxLogLine(source, line)).ConfigureAwait(false);
+            more = await pipe.ReadChunkAsync(lines, CancellationToken.None).ConfigureAwait(false);
+            if (!more)
+            {
+                pipe.Flush(lines);
+            }
+
+            foreach (var line in lines)
+            {
+                await writer.WriteAsync(line).ConfigureAwait(false);
+            }
+
+            lines.Clear();
         }
+        while (more);
     }
 
     internal async Task<ReapReport> StopOwnedAsync(BoxInfo stopping, BoxState was, TimeSpan grace, CancellationToken cancellationToken)

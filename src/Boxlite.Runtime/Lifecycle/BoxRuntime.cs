@@ -39,9 +39,18 @@ internal sealed class BoxRuntime : IBoxRuntime
         Platform = platform;
         Time = time ?? TimeProvider.System;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Boxlite.Runtime");
-        BoxesDirectory = Path.Combine(options.HomeDirectory, "boxes");
-        Directory.CreateDirectory(BoxesDirectory);
-        Log.RuntimeStarted(Logger, options.HomeDirectory, platform.Name, platform.Reaper.Name, platform.Reaper.Guarantee);
+        var home = options.ResolvedHomeDirectory;
+        BoxesDirectory = Path.Combine(home, BoxliteHome.BoxesDirectoryName);
+        try
+        {
+            BoxliteHome.Prepare(home);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new PlatformCapabilityException($"cannot prepare the Boxlite home {home}: {e.Message}", "make its parent directory writable by this user, or choose another home", e);
+        }
+
+        Log.RuntimeStarted(Logger, home, platform.Name, platform.Reaper.Name, platform.Reaper.Guarantee);
     }
 
     internal BoxliteOptions Options { get; }
@@ -160,8 +169,12 @@ internal sealed class BoxRuntime : IBoxRuntime
                     throw new InvalidBoxStateException(info.Id, info.State, "stop it first, or remove it with force");
                 }
 
-                report = await KillAsync(info, cancellationToken).ConfigureAwait(false);
-                continue;
+                // An unreadable record cannot be moved through stopping: the reap below takes whatever is left of it.
+                if (!info.IsUnreadable)
+                {
+                    report = await KillAsync(info, cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
             }
 
             if (info.State == BoxState.Created && info.StatusReason == StartingReason && info.Owner is { } starter && Platform.IsAlive(starter))
@@ -248,11 +261,8 @@ internal sealed class BoxRuntime : IBoxRuntime
     /// <summary>Creates the box directory (its control part) and the command's work directory in it, both the owner's only.</summary>
     internal void CreateBoxDirectories(BoxId id)
     {
-        const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-        foreach (var directory in new[] { DirectoryOf(id), Path.Combine(DirectoryOf(id), BoxContext.WorkDirectoryName) })
-        {
-            _ = OperatingSystem.IsWindows() ? Directory.CreateDirectory(directory) : Directory.CreateDirectory(directory, OwnerOnly);
-        }
+        BoxliteHome.CreatePrivateDirectory(DirectoryOf(id));
+        BoxliteHome.CreatePrivateDirectory(Path.Combine(DirectoryOf(id), BoxContext.WorkDirectoryName));
     }
 
     /// <summary>Throws <see cref="InvalidBoxOptionsException"/> listing <paramref name="problems"/>, if any.</summary>

@@ -57,6 +57,9 @@ public sealed record BoxInfo
     /// <summary>Row version; every change increments it (compare-and-set).</summary>
     public long Version { get; init; }
 
+    /// <summary>A record the store could not read whole (state Unknown, the reason in <see cref="StatusReason"/>): it can only be removed, with force.</summary>
+    internal bool IsUnreadable { get; init; }
+
     /// <summary>Whether the box outlives its runtime.</summary>
     public bool Detached => Options.Detached;
 

@@ -54,6 +54,12 @@ public sealed partial record BoxOptions
     /// <summary>True when <paramref name="name"/> is a valid box name.</summary>
     public static bool IsValidName(string? name) => name is not null && NamePattern().IsMatch(name);
 
+    /// <summary>
+    /// True when <paramref name="name"/> can name an environment variable of a box: a shell identifier
+    /// (<c>[A-Za-z_][A-Za-z0-9_]*</c>), which every shell and tool on the way can carry.
+    /// </summary>
+    public static bool IsValidEnvironmentName(string? name) => name is not null && EnvironmentNamePattern().IsMatch(name);
+
     /// <summary>Every problem of these options (empty when valid). Platform checks come on top.</summary>
     public IReadOnlyList<string> Validate()
     {

@@ -77,22 +77,33 @@ internal sealed class SqliteBoxStore : IBoxStore
 
     /// <summary>
     /// Opens (creating when missing) the store of <paramref name="homeDirectory"/> at <c>&lt;home&gt;/boxlite.db</c>
-    /// and brings its schema up to date.
+    /// and brings its schema up to date. The home is checked first and known by its fully resolved path; the
+    /// database is kept 0600.
     /// </summary>
+    /// <exception cref="PlatformCapabilityException">The home is not safe to use (see <see cref="BoxliteHome.Prepare"/>).</exception>
     /// <exception cref="BoxStoreException">The home cannot be created or written, or the file is corrupt,
     /// foreign, or from a newer version.</exception>
     public static SqliteBoxStore Open(string homeDirectory, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(homeDirectory);
-        var home = Path.GetFullPath(homeDirectory);
+        var home = BoxliteHome.Resolve(homeDirectory);
         var path = Path.Combine(home, FileName);
         try
         {
-            Directory.CreateDirectory(home);
+            BoxliteHome.Prepare(home);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new BoxStoreException(path, $"cannot create the home directory {home}: {ex.Message}", ex);
+        }
+
+        try
+        {
+            BoxliteHome.PrepareDatabase(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new BoxStoreException(path, $"cannot create the database file: {ex.Message}", ex);
         }
 
         var store = new SqliteBoxStore(path, time ?? TimeProvider.System);
@@ -192,6 +203,12 @@ internal sealed class SqliteBoxStore : IBoxStore
     public Task<BoxInfo?> TryUpdateAsync(BoxInfo updated, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(updated);
+        if (updated.IsUnreadable)
+        {
+            // Writing it back would replace what could not be read with placeholders.
+            throw new InvalidBoxStateException(updated.Id, BoxState.Unknown, "its record cannot be read; it can only be removed with force");
+        }
+
         return RunAsync(
             async (connection, ct) =>
             {
@@ -207,7 +224,8 @@ internal sealed class SqliteBoxStore : IBoxStore
                         return null;
                     }
 
-                    current = ParseState(reader.GetString(0), updated.Id.Value);
+                    current = ParseState(reader.GetString(0))
+                        ?? throw new BoxStoreException(Location, $"record {updated.Id} has the unknown state '{reader.GetString(0)}'");
                 }
 
                 if (current != updated.State)
@@ -309,7 +327,7 @@ internal sealed class SqliteBoxStore : IBoxStore
         }
     }
 
-    private async Task<List<BoxInfo>> QueryAsync(SqliteConnection connection, string where, string? key, CancellationToken cancellationToken)
+    private static async Task<List<BoxInfo>> QueryAsync(SqliteConnection connection, string where, string? key, CancellationToken cancellationToken)
     {
         using var command = connection.CreateCommand();
         command.CommandText = $"SELECT {Columns} FROM boxes {where} ORDER BY created_at, id;";
@@ -322,7 +340,10 @@ internal sealed class SqliteBoxStore : IBoxStore
         using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
         while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
-            boxes.Add(ReadRecord(reader));
+            if (ReadRecord(reader) is { } box)
+            {
+                boxes.Add(box);
+            }
         }
 
         return boxes;
@@ -352,44 +373,69 @@ internal sealed class SqliteBoxStore : IBoxStore
         p.AddWithValue("$containment", (object?)box.Containment ?? DBNull.Value);
     }
 
-    // Column order follows Columns.
-    private BoxInfo ReadRecord(SqliteDataReader reader)
+    // Column order follows Columns. A row that cannot be read whole comes back Unknown with the reason and what could
+    // be read of it, so that one damaged record neither hides nor blocks the others, and can still be removed. A row
+    // whose id is not a box id is skipped: it names no directory or containment, so nothing of it can be acted on.
+    private static BoxInfo? ReadRecord(SqliteDataReader reader)
     {
-        var idText = reader.GetString(0);
-        if (!BoxId.TryParse(idText, out var id))
+        if (!BoxId.TryParse(reader.GetString(0), out var id))
         {
-            throw Unreadable($"a record has the invalid id '{idText}'");
+            return null;
         }
 
-        BoxOptions options;
         try
         {
-            options = JsonSerializer.Deserialize(reader.GetString(3), BoxStoreJson.Default.BoxOptions)
-                ?? throw Unreadable($"record {idText} has no options");
+            return ReadWhole(reader, id);
         }
-        catch (JsonException ex)
+        catch (Exception e) when (e is FormatException or JsonException or NotSupportedException or InvalidCastException or InvalidOperationException or OverflowException)
         {
-            throw Unreadable($"record {idText} has unreadable options: {ex.Message}", ex);
+            return new BoxInfo
+            {
+                Id = id,
+                Name = Salvage(() => NullableString(reader, 1)),
+                State = BoxState.Unknown,
+                Options = new BoxOptions { Command = "?" },
+                CreatedAt = Salvage(() => (DateTimeOffset?)ParseTime(reader.GetString(4))) ?? DateTimeOffset.UnixEpoch,
+                Monitor = Salvage(() => ReadIdentity(reader, 10)),
+                Owner = Salvage(() => ReadIdentity(reader, 13)),
+                Reaper = Salvage(() => NullableString(reader, 16)),
+                Containment = Salvage(() => NullableString(reader, 18)),
+                StatusReason = "unreadable record: " + e.Message.ReplaceLineEndings(" "),
+                Version = reader.GetInt64(17),
+                IsUnreadable = true,
+            };
         }
+    }
 
-        return new BoxInfo
+    private static BoxInfo ReadWhole(SqliteDataReader reader, BoxId id) => new()
+    {
+        Id = id,
+        Name = NullableString(reader, 1),
+        State = ParseState(reader.GetString(2)) ?? throw new FormatException($"unknown state '{reader.GetString(2)}'"),
+        Options = JsonSerializer.Deserialize(reader.GetString(3), BoxStoreJson.Default.BoxOptions) ?? throw new FormatException("no options"),
+        CreatedAt = ParseTime(reader.GetString(4)),
+        StartedAt = reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5)),
+        FinishedAt = reader.IsDBNull(6) ? null : ParseTime(reader.GetString(6)),
+        ExitCode = reader.IsDBNull(7) ? null : reader.GetInt32(7),
+        KilledBy = NullableString(reader, 8),
+        StatusReason = NullableString(reader, 9),
+        Monitor = ReadIdentity(reader, 10),
+        Owner = ReadIdentity(reader, 13),
+        Reaper = NullableString(reader, 16),
+        Version = reader.GetInt64(17),
+        Containment = NullableString(reader, 18),
+    };
+
+    private static T? Salvage<T>(Func<T?> read)
+    {
+        try
         {
-            Id = id,
-            Name = NullableString(reader, 1),
-            State = ParseState(reader.GetString(2), idText),
-            Options = options,
-            CreatedAt = ParseTime(reader.GetString(4), idText),
-            StartedAt = reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5), idText),
-            FinishedAt = reader.IsDBNull(6) ? null : ParseTime(reader.GetString(6), idText),
-            ExitCode = reader.IsDBNull(7) ? null : reader.GetInt32(7),
-            KilledBy = NullableString(reader, 8),
-            StatusReason = NullableString(reader, 9),
-            Monitor = ReadIdentity(reader, 10),
-            Owner = ReadIdentity(reader, 13),
-            Reaper = NullableString(reader, 16),
-            Version = reader.GetInt64(17),
-            Containment = NullableString(reader, 18),
-        };
+            return read();
+        }
+        catch (Exception e) when (e is FormatException or InvalidCastException or InvalidOperationException or OverflowException)
+        {
+            return default;
+        }
     }
 
     private static ProcessIdentity? ReadIdentity(SqliteDataReader reader, int first) =>
@@ -400,22 +446,18 @@ internal sealed class SqliteBoxStore : IBoxStore
     private static string? NullableString(SqliteDataReader reader, int ordinal) =>
         reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 
-    private BoxState ParseState(string text, string id) =>
-        // Only the exact name: Enum.TryParse alone also takes numbers and combines "Created,Running".
-        Enum.TryParse<BoxState>(text, ignoreCase: false, out var state) && state.ToString() == text
-            ? state
-            : throw Unreadable($"record {id} has the unknown state '{text}'");
+    // Only the exact name: Enum.TryParse alone also takes numbers and combines "Created,Running".
+    private static BoxState? ParseState(string text) =>
+        Enum.TryParse<BoxState>(text, ignoreCase: false, out var state) && state.ToString() == text ? state : null;
 
     // UTC text, readable with the sqlite3 shell: 2025-03-04T05:06:07.1234567Z.
     private static string FormatTime(DateTimeOffset time) =>
         time.UtcDateTime.ToString(TimestampFormat, CultureInfo.InvariantCulture);
 
-    private DateTimeOffset ParseTime(string text, string id) =>
+    private static DateTimeOffset ParseTime(string text) =>
         DateTimeOffset.TryParseExact(text, TimestampFormat, CultureInfo.InvariantCulture, DateTimeStyles.None, out var time) && time.Offset == TimeSpan.Zero
             ? time
-            : throw Unreadable($"record {id} has the invalid time '{text}'");
-
-    private BoxStoreException Unreadable(string problem, Exception? inner = null) => new(Location, problem, inner);
+            : throw new FormatException($"invalid time '{text}'");
 
     private Exception ConstraintFailure(SqliteException ex, BoxInfo box) => ex.SqliteExtendedErrorCode switch
     {

@@ -265,17 +265,53 @@ public sealed class SqliteBoxStoreTests : IDisposable
     [InlineData("state = 'Sideways'", "*unknown state 'Sideways'*")]
     [InlineData("state = 'Created,Running'", "*unknown state 'Created,Running'*")]
     [InlineData("state = '2'", "*unknown state '2'*")]
-    [InlineData("options = '{\"args\":[]}'", "*unreadable options*")]
+    [InlineData("options = '{\"args\":[]}'", "*command*")]
+    [InlineData("options = '{'", "*")]
+    [InlineData("options = 'null'", "*no options*")]
     [InlineData("created_at = 'yesterday'", "*invalid time 'yesterday'*")]
-    public async Task An_unreadable_record_is_a_store_error_naming_it(string damage, string message)
+    [InlineData("monitor_start_time = NULL", "*")]
+    public async Task An_unreadable_record_is_listed_as_unknown_with_the_reason_and_never_hides_the_others(string damage, string reason)
     {
-        var box = await _store.InsertAsync(NewBox(), Ct);
-        _home.Execute($"UPDATE boxes SET {damage} WHERE id = '{box.Id}'");
+        var before = await _store.InsertAsync(NewBox("before"), Ct);
+        var bad = await _store.InsertAsync(FullBox(), Ct);
+        var after = await _store.InsertAsync(NewBox("after"), Ct);
+        _home.Execute($"UPDATE boxes SET {damage} WHERE id = '{bad.Id}'");
 
-        var act = () => _store.ListAsync(Ct);
+        var listed = await _store.ListAsync(Ct);
 
-        (await act.Should().ThrowAsync<BoxStoreException>().WithMessage(message).WithMessage($"*{box.Id}*"))
-            .Which.Path.Should().Be(_home.DatabasePath);
+        listed.Select(b => b.Id).Should().BeEquivalentTo([before.Id, bad.Id, after.Id]);
+        listed.Single(b => b.Id == before.Id).Should().BeEquivalentTo(before);
+        listed.Single(b => b.Id == after.Id).Should().BeEquivalentTo(after);
+        var unreadable = listed.Single(b => b.Id == bad.Id);
+        unreadable.State.Should().Be(BoxState.Unknown);
+        unreadable.StatusReason.Should().StartWith("unreadable record: ").And.Match(reason);
+        unreadable.Version.Should().Be(bad.Version);
+        (await _store.GetAsync(bad.Id, Ct)).Should().BeEquivalentTo(unreadable);
+        (await _store.GetByNameAsync("web-1", Ct))!.Id.Should().Be(bad.Id);
+    }
+
+    [Fact]
+    public async Task An_unreadable_record_is_never_written_back_but_can_be_deleted()
+    {
+        var bad = await _store.InsertAsync(NewBox(), Ct);
+        _home.Execute($"UPDATE boxes SET options = '{{' WHERE id = '{bad.Id}'");
+        var unreadable = (await _store.GetAsync(bad.Id, Ct))!;
+
+        var write = () => _store.TryUpdateAsync(unreadable with { State = BoxState.Exited }, Ct);
+
+        await write.Should().ThrowAsync<InvalidBoxStateException>().WithMessage("*cannot be read*");
+        _home.Query($"SELECT options FROM boxes WHERE id = '{bad.Id}'").Should().Be("{");
+        (await _store.TryDeleteAsync(bad.Id, unreadable.Version, Ct)).Should().BeTrue();
+        (await _store.ListAsync(Ct)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_row_whose_id_is_not_a_box_id_is_skipped()
+    {
+        var good = await _store.InsertAsync(NewBox(), Ct);
+        _home.Execute($"INSERT INTO boxes (id, state, options, created_at, version) SELECT 'Not/An/Id', state, options, created_at, version FROM boxes WHERE id = '{good.Id}'");
+
+        (await _store.ListAsync(Ct)).Select(b => b.Id).Should().Equal(good.Id);
     }
 
     [Fact]
