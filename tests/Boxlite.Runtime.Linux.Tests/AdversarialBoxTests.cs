@@ -65,7 +65,7 @@ public sealed class AdversarialBoxTests : IDisposable
         box = await _sandbox.StartWithMonitorAsync(platform, box,
             "trap 'exit 7' TERM; for p in $(cat /proc/$PPID/task/$PPID/children); do [ \"$p\" = $$ ] || { " +
             $"echo $p > '{box.ChildPidFile}'; break; }}; done; touch ready; while :; do sleep 0.05; done");
-        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
 
         var signalled = await platform.SignalCommandAsync(box, "TERM", CancellationToken.None);
 
@@ -111,14 +111,14 @@ public sealed class AdversarialBoxTests : IDisposable
         var box = _sandbox.NewBox(BoxIsolation.PidNamespace);
         box = await _sandbox.StartWithMonitorAsync(platform, box,
             $"{trap}; echo {VictimNamespacePid} > '{box.CommandNamespacePidFile}'; touch ready; sleep 1000 & wait");
-        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
         return box;
     }
 
     private async Task<Platform.BoxContext> StartVictimAsync(LinuxBoxPlatform platform)
     {
         var box = await _sandbox.StartWithMonitorAsync(platform, _sandbox.NewBox(BoxIsolation.PidNamespace), Victim);
-        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.Directory, "ready")));
+        await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
         return box;
     }
 
