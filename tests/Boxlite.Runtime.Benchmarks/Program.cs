@@ -5,9 +5,9 @@ using System.Text.Json.Serialization;
 using Boxlite.Runtime.Benchmarks;
 using Boxlite.Runtime.Benchmarks.Peers;
 
-// peers | reap | scale, each with its options; Markdown on stdout, --json FILE for machines, --readme FILE to
+// peers | reap | scale | store, each with its options; Markdown on stdout, --json FILE for machines, --readme FILE to
 // replace the benchmark's generated section of a README.
-if (args.Length == 0 || args[0] is not ("peers" or "reap" or "scale"))
+if (args.Length == 0 || args[0] is not ("peers" or "reap" or "scale" or "store"))
 {
     return Usage();
 }
@@ -51,6 +51,11 @@ await using (var env = new BenchEnvironment())
             json["reap"] = rows;
             Report.Reap(output, rows, options.Reps);
             break;
+        case "store":
+            var store = await new StoreBenchmark(env).RunAsync(options.Boxes, options.Parallel);
+            json["store"] = store;
+            Report.Store(output, store);
+            break;
         case "scale":
             var scale = await new ScaleBenchmark(env).RunAsync(options.Boxes, options.Records, Progress);
             json["scale"] = scale;
@@ -81,6 +86,7 @@ static int Usage()
     Console.Error.WriteLine("      a reap against its floor, the phases of a box; every target against its baseline from the same run");
     Console.Error.WriteLine("  reap [--sizes 1,100,1000] [--reps 10]     reap a nested-PID-namespace tree: boxlite (both cgroup reapers) vs floor vs process-kill-tree vs recorded-pid");
     Console.Error.WriteLine("  scale [--boxes 200] [--records 1000]      ListAsync with many running boxes, per-box memory, recovery time");
+    Console.Error.WriteLine("  store [--boxes 200] [--parallel 16]       the store writes of a box's lifecycle, on concurrent workers of one process");
     return 2;
 }
 

@@ -39,15 +39,15 @@ internal static class Report
     {
         o.AppendLine(C, $"### Boxes beside their peers ({r.Count} rounds, interleaved; load average {r.LoadBefore} before, {r.LoadAfter} after)");
         o.AppendLine();
-        o.AppendLine("| what | median ms | p95 ms |");
-        o.AppendLine("|---|---:|---:|");
+        o.AppendLine("| what | median ms | p95 ms | CPU ms, median (user + system) |");
+        o.AppendLine("|---|---:|---:|---:|");
         foreach (var l in r.Latencies)
         {
-            o.AppendLine(C, $"| {l.What} | {Ms(l.MedianMs)} | {Ms(l.P95Ms)} |");
+            o.AppendLine(C, $"| {l.What} | {Ms(l.MedianMs)} | {Ms(l.P95Ms)} | {(l.CpuMedianMs is { } cpu ? Ms(cpu) : "–")} |");
         }
 
-        o.AppendLine(C, $"| throughput, {r.Parallel} concurrent: boxes run to completion (create + start + exit + remove) | {r.BoxesPerSecond.ToString("0.0", C)}/s | |");
-        o.AppendLine(C, $"| throughput, {r.Parallel} concurrent: Process.Start + wait | {r.ProcessesPerSecond.ToString("0.0", C)}/s | |");
+        o.AppendLine(C, $"| throughput, {r.Parallel} concurrent: boxes run to completion (create + start + exit + remove) | {r.BoxesPerSecond.ToString("0.0", C)}/s | | |");
+        o.AppendLine(C, $"| throughput, {r.Parallel} concurrent: Process.Start + wait | {r.ProcessesPerSecond.ToString("0.0", C)}/s | | |");
         if (r.Cli is null)
         {
             o.AppendLine();
@@ -70,7 +70,7 @@ internal static class Report
             };
             var measured = t.Measured is { } m ? (unit == "/s" ? m.ToString("0.0", C) : Ms(m)) + unit : "–";
             var baseline = t.Baseline is { } b ? (unit == "/s" ? b.ToString("0.0", C) : Ms(b)) + unit : "–";
-            var verdict = t.Met is { } met ? Verdict(met) : t.Note ?? "not measured";
+            var verdict = t.Met is { } met ? Verdict(met) + (t.Note is { } note ? $" ({note})" : "") : t.Note ?? "not measured";
             o.AppendLine(C, $"| {t.Target} | {measured} | {baseline} | {result} | {limit} | {verdict} |");
         }
 
@@ -86,6 +86,15 @@ internal static class Report
 
         o.AppendLine();
         o.AppendLine(C, $"Store calls per box: {r.StoreWritesPerBox.ToString("0.#", C)} writes (insert, update, delete), {r.StoreReadsPerBox.ToString("0.#", C)} reads.");
+    }
+
+    public static void Store(StringBuilder o, StoreResult r)
+    {
+        o.AppendLine(C, $"### Store: the 5 writes of a box's lifecycle, {r.Boxes} boxes on {r.Parallel} concurrent workers of one process");
+        o.AppendLine();
+        o.AppendLine("| box lifecycles per second | write median ms | write p95 ms | write max ms |");
+        o.AppendLine("|---:|---:|---:|---:|");
+        o.AppendLine(C, $"| {r.BoxesPerSecond.ToString("0.0", C)} | {Ms(r.WriteMedianMs)} | {Ms(r.WriteP95Ms)} | {Ms(r.WriteMaxMs)} |");
     }
 
     public static void Scale(StringBuilder o, ScaleResult r)

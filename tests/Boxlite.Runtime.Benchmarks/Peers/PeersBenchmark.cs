@@ -5,8 +5,8 @@ using Boxlite.Runtime.Benchmarks.Phases;
 
 namespace Boxlite.Runtime.Benchmarks.Peers;
 
-/// <summary>Median and p95 of one measure, in milliseconds.</summary>
-internal sealed record Latency(string Key, string What, double MedianMs, double P95Ms, int Count);
+/// <summary>Median and p95 of one measure, in milliseconds; for a program, also its median CPU time (user + system, with its descendants).</summary>
+internal sealed record Latency(string Key, string What, double MedianMs, double P95Ms, double? CpuMedianMs, int Count);
 
 /// <summary>One phase of a box's life: median and p95 over the boxes whose calls followed the expected path.</summary>
 internal sealed record PhaseTime(string Phase, double MedianMs, double P95Ms);
@@ -70,15 +70,15 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
         var unshare = Tools.Find("unshare") ?? throw new InvalidOperationException("unshare is not installed (apt-get install util-linux)");
         var running = await runtime.RunAsync(env.Box("exec sleep 1000"));
 
-        var samples = new Dictionary<string, List<double>>();
-        var measures = new List<(string Key, Func<Task<double>> Once)>
+        var samples = new Dictionary<string, List<RunTime>>();
+        var measures = new List<(string Key, Func<Task<RunTime>> Once)>
         {
             (Process, () => Tools.TimeAsync(True, [])),
             (Unshare, () => Tools.TimeAsync(unshare, ["--pid", "--fork", True])),
             (Bwrap, () => Tools.TimeAsync(bwrap, ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp", "--", True])),
             (Runc, () => { var (file, args) = bundle.NextRun(); return Tools.TimeAsync(file, args); }),
-            (Library, () => BoxOnceAsync(runtime, recordPhases: true)),
-            (Exec, () => ExecOnceAsync(running)),
+            (Library, async () => new RunTime(await BoxOnceAsync(runtime, recordPhases: true), null)),
+            (Exec, async () => new RunTime(await ExecOnceAsync(running), null)),
         };
         if (cli is not null)
         {
@@ -91,10 +91,10 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
             for (var i = 0; i < measures.Count; i++)
             {
                 var (key, once) = measures[(i + Math.Max(round, 0)) % measures.Count];
-                var ms = await once();
+                var time = await once();
                 if (round >= 0)
                 {
-                    (samples.TryGetValue(key, out var list) ? list : samples[key] = []).Add(ms);
+                    (samples.TryGetValue(key, out var list) ? list : samples[key] = []).Add(time);
                 }
             }
 
@@ -112,7 +112,7 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
         var store = _recorded.Select(id => PhaseBreakdown.StoreCalls(_recorder.CallsOf(id))).ToList();
         var throughputCount = Math.Max(count, 4 * parallel);
         var boxRate = await ThroughputAsync(throughputCount, parallel, () => BoxOnceAsync(runtime, recordPhases: false));
-        var processRate = await ThroughputAsync(throughputCount, parallel, () => Tools.TimeAsync(True, []));
+        var processRate = await ThroughputAsync(throughputCount, parallel, async () => (await Tools.TimeAsync(True, [])).WallMs);
         progress("peers: throughput done");
         _ = await runtime.RemoveAsync(running.Id.Value, force: true);
 
@@ -129,8 +129,12 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
             floor = rows.Single(r => r.Method == ReapBenchmark.Floor);
         }
 
-        var latencies = samples.Select(s => new Latency(s.Key, Describe(s.Key, listed), Stats.Round(Stats.Median(s.Value)), Stats.Round(Stats.Percentile(s.Value, 0.95)), s.Value.Count))
-            .OrderBy(l => Array.IndexOf(Order, l.Key)).ToList();
+        var latencies = samples.Select(s =>
+        {
+            var wall = s.Value.Select(t => t.WallMs).ToList();
+            var cpu = s.Value.Where(t => t.CpuMs is not null).Select(t => t.CpuMs!.Value).ToList();
+            return new Latency(s.Key, Describe(s.Key, listed), Stats.Round(Stats.Median(wall)), Stats.Round(Stats.Percentile(wall, 0.95)), cpu.Count > 0 ? Stats.Round(Stats.Median(cpu)) : null, wall.Count);
+        }).OrderBy(l => Array.IndexOf(Order, l.Key)).ToList();
         var phases = PhaseBreakdown.Names.Select((name, i) =>
         {
             var values = _phases.Select(p => p[i]).ToList();
@@ -173,12 +177,16 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
     private static List<TargetResult> Targets(List<Latency> l, double boxRate, double processRate, int parallel, int listed, ReapRow? reap, ReapRow? floor, bool hasCli)
     {
         double? Median(string key) => l.FirstOrDefault(x => x.Key == key)?.MedianMs;
+        double? Cpu(string key) => l.FirstOrDefault(x => x.Key == key)?.CpuMedianMs;
         var process = Median(Process)!.Value;
         const string noCli = "the NativeAOT CLI was not built: bash eng/publish-aot.sh";
         var targets = new List<TargetResult>();
         if (hasCli)
         {
-            targets.Add(Ratio("CLI run --rm -- /bin/true vs runc run", Median(CliRun)!.Value, Median(Runc)!.Value, 1.25));
+            targets.Add(Ratio("CLI run --rm -- /bin/true vs runc run", Median(CliRun)!.Value, Median(Runc)!.Value, 1.25) with
+            {
+                Note = string.Create(CultureInfo.InvariantCulture, $"CPU: {Cpu(CliRun):0.0} vs {Cpu(Runc):0.0} ms, {Cpu(CliRun) / Cpu(Runc):0.00}×"),
+            });
             targets.Add(AtMost(string.Create(CultureInfo.InvariantCulture, $"CLI ls with {listed} boxes"), Median(CliList)!.Value, process, 20));
         }
         else
@@ -247,7 +255,7 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
     }
 
     /// <summary>Starts <paramref name="boxes"/> detached boxes on the CLI's home, times <c>boxlite ls</c>, removes them.</summary>
-    private static async Task<List<double>> ListWithManyBoxesAsync(BoxRuntime runtime, string cli, string[] cliArgs, int boxes, int reps, Action<string> progress)
+    private static async Task<List<RunTime>> ListWithManyBoxesAsync(BoxRuntime runtime, string cli, string[] cliArgs, int boxes, int reps, Action<string> progress)
     {
         var ids = new ConcurrentBag<BoxId>();
         var remaining = boxes;
@@ -260,22 +268,21 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
         })));
         progress(string.Create(CultureInfo.InvariantCulture, $"peers: {boxes} boxes running for ls"));
 
-        var times = new List<double>();
+        var times = new List<RunTime>();
         for (var rep = -2; rep < reps; rep++)
         {
-            var lines = 0;
-            var clock = Stopwatch.StartNew();
-            var code = await Tools.RunAsync(cli, [.. cliArgs, "ls"], text => lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
-            var ms = clock.Elapsed.TotalMilliseconds;
-            if (code != 0 || lines != boxes + 1)
-            {
-                throw new InvalidOperationException($"boxlite ls exited {code} with {lines - 1} boxes listed, not {boxes}");
-            }
-
+            var time = await Tools.TimeAsync(cli, [.. cliArgs, "ls"]);
             if (rep >= 0)
             {
-                times.Add(ms);
+                times.Add(time);
             }
+        }
+
+        var lines = 0;
+        _ = await Tools.RunAsync(cli, [.. cliArgs, "ls"], text => lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length);
+        if (lines != boxes + 1)
+        {
+            throw new InvalidOperationException($"boxlite ls listed {lines - 1} boxes, not {boxes}");
         }
 
         var all = ids.ToList();

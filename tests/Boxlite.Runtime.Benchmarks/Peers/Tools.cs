@@ -1,10 +1,16 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 
 namespace Boxlite.Runtime.Benchmarks.Peers;
 
+/// <summary>Wall-clock and CPU time (user + system, of the program and every descendant it waited for) of one run.</summary>
+internal readonly record struct RunTime(double WallMs, double? CpuMs);
+
 /// <summary>External programs: found on PATH, run to their end with their output read (and dropped or kept).</summary>
-internal static class Tools
+internal static partial class Tools
 {
+    private const int RusageChildren = -1;
+
     public static string? Find(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
             .Select(dir => Path.Combine(dir, name))
@@ -39,12 +45,36 @@ internal static class Tools
         return code;
     }
 
-    /// <summary>Times <see cref="RunAsync"/> in milliseconds; throws unless the program exits 0.</summary>
-    public static async Task<double> TimeAsync(string file, IEnumerable<string> args)
+    /// <summary>
+    /// Times <see cref="RunAsync"/>; throws unless the program exits 0. The CPU time is the growth of this process's
+    /// reaped-children usage, so it holds only while nothing else of this process exits meanwhile (runs are sequential).
+    /// </summary>
+    public static async Task<RunTime> TimeAsync(string file, string[] args)
     {
+        var cpu = ChildrenCpuMs();
         var clock = Stopwatch.StartNew();
         var code = await RunAsync(file, args);
         var ms = clock.Elapsed.TotalMilliseconds;
-        return code == 0 ? ms : throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {code}");
+        return code == 0
+            ? new RunTime(ms, ChildrenCpuMs() - cpu)
+            : throw new InvalidOperationException($"{file} {string.Join(' ', args)} exited {code}");
+    }
+
+    private static double ChildrenCpuMs() =>
+        getrusage(RusageChildren, out var usage) == 0
+            ? ((usage.UserSeconds + usage.SystemSeconds) * 1000.0) + ((usage.UserMicroseconds + usage.SystemMicroseconds) / 1000.0)
+            : throw new InvalidOperationException($"getrusage failed: errno {Marshal.GetLastPInvokeError()}");
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getrusage(int who, out Rusage usage);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct Rusage
+    {
+        public long UserSeconds;
+        public long UserMicroseconds;
+        public long SystemSeconds;
+        public long SystemMicroseconds;
+        private readonly long _rest0, _rest1, _rest2, _rest3, _rest4, _rest5, _rest6, _rest7, _rest8, _rest9, _rest10, _rest11, _rest12, _rest13;
     }
 }
