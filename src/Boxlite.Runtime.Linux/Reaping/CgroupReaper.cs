@@ -52,9 +52,12 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
                 : throw new ReapTimeoutException(box.Id, time.GetElapsedTime(start), [], leftover);
         }
 
+        // populated 0: no process is left anywhere below (a finalize after the monitor's own clean-up), so there is
+        // nothing to list, kill or wait for; only the directories remain to remove.
         var events = Path.Combine(dir, "cgroup.events");
-        var killed = cgroups.ReadProcesses(box.Id).Count;
-        if (killed > 0 || CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "populated") == "1")
+        var populated = CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "populated");
+        var killed = populated == "0" ? 0 : cgroups.ReadProcesses(box.Id).Count;
+        if (killed > 0 || populated == "1")
         {
             await KillAsync(dir, timeout, cancellationToken).ConfigureAwait(false);
             var remaining = timeout - time.GetElapsedTime(start);
