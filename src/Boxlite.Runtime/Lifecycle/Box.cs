@@ -273,7 +273,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         {
             foreach (var (source, file) in LogFiles(directory))
             {
-                await foreach (var line in new LogTail(file, source).ReadAsync(() => true, runtime.Time, cancellationToken).ConfigureAwait(false))
+                await foreach (var line in new LogTail(file, source).ReadAsync(Task.CompletedTask, runtime.Time, cancellationToken).ConfigureAwait(false))
                 {
                     yield return line;
                 }
@@ -284,7 +284,6 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 
         // Follow both files at once until the box is final and both are drained.
         var channel = Channel.CreateUnbounded<BoxLogLine>(new UnboundedChannelOptions { SingleReader = true });
-        var finished = false;
         var watcher = Task.Run(
             async () =>
             {
@@ -295,14 +294,12 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
                 catch (Exception e) when (e is BoxliteException)
                 {
                 }
-
-                Volatile.Write(ref finished, true);
             },
             cancellationToken);
         var tails = LogFiles(directory).Select(f => Task.Run(
             async () =>
             {
-                await foreach (var line in new LogTail(f.File, f.Source).ReadAsync(() => Volatile.Read(ref finished), runtime.Time, cancellationToken).ConfigureAwait(false))
+                await foreach (var line in new LogTail(f.File, f.Source).ReadAsync(watcher, runtime.Time, cancellationToken).ConfigureAwait(false))
                 {
                     await channel.Writer.WriteAsync(line, cancellationToken).ConfigureAwait(false);
                 }

@@ -3,12 +3,15 @@ using System.Text;
 
 namespace Boxlite.Runtime;
 
-/// <summary>Reads the lines of a log file that may still be growing, until told the writer has finished.</summary>
+/// <summary>
+/// Reads the lines of a log file that may still be growing, until the writer has finished. While it waits for more it
+/// polls, and wakes at once when the writer finishes, so the last lines come out as soon as the box is done.
+/// </summary>
 internal sealed class LogTail(string path, BoxLogSource source)
 {
     private static readonly TimeSpan Idle = TimeSpan.FromMilliseconds(50);
 
-    public async IAsyncEnumerable<BoxLogLine> ReadAsync(Func<bool> writerFinished, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<BoxLogLine> ReadAsync(Task writerFinished, TimeProvider time, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         FileStream? stream = null;
         var pending = new StringBuilder();
@@ -20,7 +23,7 @@ internal sealed class LogTail(string path, BoxLogSource source)
             while (true)
             {
                 // Sample "finished" before reading, so everything written before it is still read afterwards.
-                var finished = writerFinished();
+                var finished = writerFinished.IsCompleted;
                 stream ??= TryOpen();
                 var read = stream is null ? 0 : await stream.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
                 if (read > 0)
@@ -52,7 +55,8 @@ internal sealed class LogTail(string path, BoxLogSource source)
                     yield break;
                 }
 
-                await Task.Delay(Idle, time, cancellationToken).ConfigureAwait(false);
+                await Task.WhenAny(Task.Delay(Idle, time, cancellationToken), writerFinished).ConfigureAwait(false);
+                cancellationToken.ThrowIfCancellationRequested();
             }
         }
         finally
