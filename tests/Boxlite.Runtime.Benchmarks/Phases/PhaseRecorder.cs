@@ -25,60 +25,8 @@ internal sealed class PhaseRecorder
 
     private readonly ConcurrentDictionary<BoxId, ConcurrentQueue<Call>> _calls = new();
 
-    /// <summary>Store lists (not attributable to one box).</summary>
-    public int Lists;
-
-    public async Task<T> TimeAsync<T>(BoxId id, string what, Func<Task<T>> call)
-    {
-        var start = Stopwatch.GetTimestamp();
-        try
-        {
-            return await call();
-        }
-        finally
-        {
-            Add(id, what, start);
-        }
-    }
-
-    public async ValueTask<T> TimeAsync<T>(BoxId id, string what, Func<ValueTask<T>> call)
-    {
-        var start = Stopwatch.GetTimestamp();
-        try
-        {
-            return await call();
-        }
-        finally
-        {
-            Add(id, what, start);
-        }
-    }
-
-    public async ValueTask TimeAsync(BoxId id, string what, Func<ValueTask> call)
-    {
-        var start = Stopwatch.GetTimestamp();
-        try
-        {
-            await call();
-        }
-        finally
-        {
-            Add(id, what, start);
-        }
-    }
-
-    public T Time<T>(BoxId id, string what, Func<T> call)
-    {
-        var start = Stopwatch.GetTimestamp();
-        try
-        {
-            return call();
-        }
-        finally
-        {
-            Add(id, what, start);
-        }
-    }
+    /// <summary>Starts timing one call for <paramref name="id"/>; disposing the result records it.</summary>
+    public Measurement Measure(BoxId id, string what) => new(this, id, what, Stopwatch.GetTimestamp());
 
     /// <summary>The calls made for <paramref name="id"/>, in the order they started.</summary>
     public List<Call> CallsOf(BoxId id) =>
@@ -86,4 +34,10 @@ internal sealed class PhaseRecorder
 
     private void Add(BoxId id, string what, long start) =>
         _calls.GetOrAdd(id, _ => new()).Enqueue(new Call(what, start, Stopwatch.GetTimestamp()));
+
+    /// <summary>One call being timed.</summary>
+    public readonly struct Measurement(PhaseRecorder recorder, BoxId id, string what, long start) : IDisposable
+    {
+        public void Dispose() => recorder.Add(id, what, start);
+    }
 }

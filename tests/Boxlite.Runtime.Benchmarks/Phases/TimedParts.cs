@@ -8,11 +8,17 @@ internal sealed class TimedStore(IBoxStore inner, PhaseRecorder recorder) : IBox
 {
     public string Location => inner.Location;
 
-    public Task<BoxInfo> InsertAsync(BoxInfo box, CancellationToken cancellationToken = default) =>
-        recorder.TimeAsync(box.Id, PhaseRecorder.Insert, () => inner.InsertAsync(box, cancellationToken));
+    public async Task<BoxInfo> InsertAsync(BoxInfo box, CancellationToken cancellationToken = default)
+    {
+        using var _ = recorder.Measure(box.Id, PhaseRecorder.Insert);
+        return await inner.InsertAsync(box, cancellationToken);
+    }
 
-    public Task<BoxInfo?> GetAsync(BoxId id, CancellationToken cancellationToken = default) =>
-        recorder.TimeAsync(id, PhaseRecorder.Get, () => inner.GetAsync(id, cancellationToken));
+    public async Task<BoxInfo?> GetAsync(BoxId id, CancellationToken cancellationToken = default)
+    {
+        using var _ = recorder.Measure(id, PhaseRecorder.Get);
+        return await inner.GetAsync(id, cancellationToken);
+    }
 
     public Task<BoxInfo?> GetByNameAsync(string name, CancellationToken cancellationToken = default) =>
         inner.GetByNameAsync(name, cancellationToken);
@@ -20,17 +26,19 @@ internal sealed class TimedStore(IBoxStore inner, PhaseRecorder recorder) : IBox
     public Task<IReadOnlyList<BoxInfo>> FindByIdPrefixAsync(string prefix, CancellationToken cancellationToken = default) =>
         inner.FindByIdPrefixAsync(prefix, cancellationToken);
 
-    public Task<IReadOnlyList<BoxInfo>> ListAsync(CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<BoxInfo>> ListAsync(CancellationToken cancellationToken = default) => inner.ListAsync(cancellationToken);
+
+    public async Task<BoxInfo?> TryUpdateAsync(BoxInfo updated, CancellationToken cancellationToken = default)
     {
-        Interlocked.Increment(ref recorder.Lists);
-        return inner.ListAsync(cancellationToken);
+        using var _ = recorder.Measure(updated.Id, PhaseRecorder.Update);
+        return await inner.TryUpdateAsync(updated, cancellationToken);
     }
 
-    public Task<BoxInfo?> TryUpdateAsync(BoxInfo updated, CancellationToken cancellationToken = default) =>
-        recorder.TimeAsync(updated.Id, PhaseRecorder.Update, () => inner.TryUpdateAsync(updated, cancellationToken));
-
-    public Task<bool> TryDeleteAsync(BoxId id, long expectedVersion, CancellationToken cancellationToken = default) =>
-        recorder.TimeAsync(id, PhaseRecorder.Delete, () => inner.TryDeleteAsync(id, expectedVersion, cancellationToken));
+    public async Task<bool> TryDeleteAsync(BoxId id, long expectedVersion, CancellationToken cancellationToken = default)
+    {
+        using var _ = recorder.Measure(id, PhaseRecorder.Delete);
+        return await inner.TryDeleteAsync(id, expectedVersion, cancellationToken);
+    }
 
     public void Dispose() => inner.Dispose();
 }
@@ -50,11 +58,17 @@ internal sealed class TimedPlatform(IBoxPlatform inner, PhaseRecorder recorder) 
 
     public void EnsureSupported(BoxOptions options) => inner.EnsureSupported(options);
 
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
-        recorder.TimeAsync(box.Id, PhaseRecorder.Prepare, () => inner.PrepareAsync(box, cancellationToken));
+    public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
+    {
+        using var _ = recorder.Measure(box.Id, PhaseRecorder.Prepare);
+        return await inner.PrepareAsync(box, cancellationToken);
+    }
 
-    public ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken) =>
-        recorder.TimeAsync(box.Id, PhaseRecorder.Verify, () => inner.VerifyContainedAsync(box, monitorPid, cancellationToken));
+    public async ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken)
+    {
+        using var _ = recorder.Measure(box.Id, PhaseRecorder.Verify);
+        await inner.VerifyContainedAsync(box, monitorPid, cancellationToken);
+    }
 
     public ProcessIdentity? TryGetIdentity(int pid) => inner.TryGetIdentity(pid);
 
@@ -91,7 +105,10 @@ internal sealed class TimedPlatform(IBoxPlatform inner, PhaseRecorder recorder) 
         public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
             inner.ListProcessesAsync(box, cancellationToken);
 
-        public ValueTask<ReapReport> ReapAsync(BoxContext box, TimeSpan timeout, CancellationToken cancellationToken) =>
-            recorder.TimeAsync(box.Id, PhaseRecorder.Reap, () => inner.ReapAsync(box, timeout, cancellationToken));
+        public async ValueTask<ReapReport> ReapAsync(BoxContext box, TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            using var _ = recorder.Measure(box.Id, PhaseRecorder.Reap);
+            return await inner.ReapAsync(box, timeout, cancellationToken);
+        }
     }
 }
