@@ -64,7 +64,7 @@ await using (var env = new BenchEnvironment())
     }
 }
 
-var markdown = $"Machine: {machine.Cpus} cores ({machine.CpuModel}), kernel {machine.Kernel}, cgroups {machine.Cgroups}, .NET {machine.Dotnet}.\n\n{output}";
+var markdown = $"Machine: {machine.Cpus} cores ({machine.CpuModel}), kernel {machine.Kernel}, cgroups {machine.Cgroups}, {machine.Dotnet}.\n\n{output}";
 Console.Write(markdown);
 if (options.Json is { } file)
 {
@@ -73,7 +73,9 @@ if (options.Json is { } file)
 
 if (options.Readme is { } readme)
 {
-    ReadmeSection.Replace(readme, benchmark, markdown, "dotnet run -c Release --project tests/Boxlite.Runtime.Benchmarks -- " + string.Join(' ', args));
+    // The command that reproduces the section: the run's own arguments, less where it wrote its JSON.
+    var reproduce = args.Where((a, i) => a != "--json" && (i == 0 || args[i - 1] != "--json"));
+    ReadmeSection.Replace(readme, benchmark, markdown, "dotnet run -c Release --project tests/Boxlite.Runtime.Benchmarks -- " + string.Join(' ', reproduce));
 }
 
 return 0;
