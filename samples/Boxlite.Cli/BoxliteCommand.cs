@@ -107,10 +107,10 @@ internal sealed class BoxliteCommand
     private static CliContext Context(ParseResult r) =>
         new(r.GetValue(HomeOption), r.GetValue(CgroupParentOption), r.GetValue(DebugOption));
 
-    private async Task<int> WithRuntimeAsync(ParseResult r, Func<IBoxRuntime, Task<int>> body)
+    private async Task<int> WithRuntimeAsync(ParseResult r, Func<IBoxRuntime, Task<int>> body, bool recover = true)
     {
         using var context = Context(r);
-        var runtime = await context.OpenRuntimeAsync(_interrupted);
+        var runtime = await context.OpenRuntimeAsync(recover, _interrupted);
         await using (runtime)
         {
             return await body(runtime);
@@ -288,7 +288,7 @@ internal sealed class BoxliteCommand
             }
 
             return ExitCodes.Success;
-        }));
+        }, recover: false));
         return ls;
     }
 
@@ -336,7 +336,7 @@ internal sealed class BoxliteCommand
             }
 
             return ExitCodes.Success;
-        }));
+        }, recover: false));
         return inspect;
     }
 
@@ -465,7 +465,7 @@ internal sealed class BoxliteCommand
             }
 
             return ExitCodes.Success;
-        }));
+        }, recover: false));
         return logs;
     }
 
@@ -539,7 +539,7 @@ internal sealed class BoxliteCommand
             }
 
             return ExitCodes.Success;
-        }));
+        }, recover: false));
         return stats;
     }
 

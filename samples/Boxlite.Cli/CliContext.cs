@@ -42,15 +42,17 @@ internal sealed class CliContext : IDisposable
     public bool Debug { get; }
 
     /// <summary>
-    /// Builds the runtime on the home. Recovery (reconciling records with reality) runs first, so every command sees
-    /// the truth and cleans up after crashed hosts; it is a few file reads per box.
+    /// Builds the runtime on the home. With <paramref name="recover"/>, recovery (reconciling records with reality)
+    /// runs first and cleans up after crashed hosts. Commands that only report skip it: listing and reading a box
+    /// still record the exits nobody saw, so they report the truth without a pass over every box and cgroup.
     /// </summary>
-    public Task<IBoxRuntime> OpenRuntimeAsync(CancellationToken cancellationToken)
+    public Task<IBoxRuntime> OpenRuntimeAsync(bool recover, CancellationToken cancellationToken)
     {
         var builder = new BoxliteRuntimeBuilder().Configure(o =>
         {
             o.HomeDirectory = Options.HomeDirectory;
             o.CgroupParent = Options.CgroupParent;
+            o.RecoverOnStart = recover;
         });
         if (_loggerFactory is not null)
         {

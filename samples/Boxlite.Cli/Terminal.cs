@@ -98,11 +98,15 @@ internal static class Say
     {
         var all = rows.Prepend(header).ToList();
         var widths = header.Select((_, i) => all.Max(r => r[i].Length)).ToArray();
+        var text = new StringBuilder();
         foreach (var row in all)
         {
             var cells = row.Select((cell, i) => i == row.Count - 1 ? cell : cell.PadRight(widths[i]));
-            output.WriteLine(string.Join("  ", cells).TrimEnd());
+            text.Append(string.Join("  ", cells).TrimEnd()).Append('\n');
         }
+
+        // One write for the whole table: the console flushes every line, a system call each.
+        output.Write(text.ToString());
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text;
+using Boxlite.Runtime.Benchmarks.Phases;
 using Boxlite.Runtime.Linux.Cgroups;
 using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Processes;
@@ -62,7 +63,9 @@ internal sealed class BenchEnvironment : IAsyncDisposable
     /// with the environment; with <paramref name="removeBoxesOnDispose"/> its boxes are removed first (records that
     /// never had processes or cgroups need not be: the home is deleted anyway).
     /// </summary>
-    public BoxRuntime Open(string cgroupSubparent, string home, bool removeBoxesOnDispose = true)
+    /// <param name="reaper">The reaper by name; null for the best one.</param>
+    /// <param name="recorder">When given, the runtime's store and platform report their calls to it.</param>
+    public BoxRuntime Open(string cgroupSubparent, string home, bool removeBoxesOnDispose = true, string? reaper = null, PhaseRecorder? recorder = null)
     {
         var options = new BoxliteOptions
         {
@@ -70,8 +73,17 @@ internal sealed class BenchEnvironment : IAsyncDisposable
             CgroupParent = Parent + "/" + cgroupSubparent,
             RecoverOnStart = false,
             ReapTimeout = TimeSpan.FromSeconds(30),
+            Reaper = reaper,
         };
-        var runtime = new BoxRuntime(options, SqliteBoxStore.Open(options.HomeDirectory), LinuxPlatform.Create(options), ownsStore: true);
+        IBoxStore store = SqliteBoxStore.Open(options.HomeDirectory);
+        var platform = LinuxPlatform.Create(options);
+        if (recorder is not null)
+        {
+            store = new TimedStore(store, recorder);
+            platform = new TimedPlatform(platform, recorder);
+        }
+
+        var runtime = new BoxRuntime(options, store, platform, ownsStore: true);
         _runtimes.Add((runtime, removeBoxesOnDispose));
         return runtime;
     }

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Boxlite.Runtime.Linux.Interop;
+using Boxlite.Runtime.Linux.Reaping;
 
 namespace Boxlite.Runtime.Benchmarks;
 
@@ -8,19 +9,23 @@ namespace Boxlite.Runtime.Benchmarks;
 internal sealed record ReapRow(int Size, string Method, double MedianMs, double P95Ms, int Survivors, double? ReaperMedianMs);
 
 /// <summary>
-/// Reaps the same tree shape (a nested PID namespace holding the processes) by four methods, interleaved:
-/// boxlite (RemoveAsync(force) of a detached box), floor (cgroup.kill and the wait for populated 0, nothing
-/// else), process-kill-tree (.NET's Process.Kill(entireProcessTree: true)) and recorded-pid (SIGKILL of the
-/// launcher's pid only, as BoxLite did before reaping by cgroup).
+/// Reaps the same tree shape (a nested PID namespace holding the processes) by five methods, interleaved:
+/// boxlite (RemoveAsync(force) of a detached box), boxlite-freeze-kill (the same with the reaper for kernels without
+/// cgroup.kill), floor (cgroup.kill and the wait for populated 0, nothing else), process-kill-tree (.NET's
+/// Process.Kill(entireProcessTree: true)) and recorded-pid (SIGKILL of the launcher's pid only, as BoxLite did
+/// before reaping by cgroup).
 /// </summary>
 internal sealed class ReapBenchmark(BenchEnvironment env)
 {
     public const string BoxLite = "boxlite";
+    public const string BoxLiteFreezeKill = "boxlite-freeze-kill";
     public const string Floor = "floor";
     public const string ProcessKillTree = "process-kill-tree";
     public const string RecordedPid = "recorded-pid";
 
-    private static readonly string[] Methods = [BoxLite, Floor, ProcessKillTree, RecordedPid];
+    private static readonly string[] Methods = [BoxLite, BoxLiteFreezeKill, Floor, ProcessKillTree, RecordedPid];
+
+    private BoxRuntime? _freezeKill;
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(2);
 
     /// <summary>
@@ -35,17 +40,19 @@ internal sealed class ReapBenchmark(BenchEnvironment env)
         _ => string.Create(CultureInfo.InvariantCulture, $"exec unshare --pid --fork --mount-proc sh -c 'i=0; while [ $i -lt {size - 2} ]; do sleep 1000 & i=$((i+1)); done; wait'"),
     };
 
-    public async Task<List<ReapRow>> RunAsync(IReadOnlyList<int> sizes, int reps, Action<string> progress)
+    /// <summary>Reaps trees of each size <paramref name="reps"/> times by each of <paramref name="methods"/> (default: all).</summary>
+    public async Task<List<ReapRow>> RunAsync(IReadOnlyList<int> sizes, int reps, Action<string> progress, IReadOnlyList<string>? methods = null)
     {
+        var chosen = methods ?? Methods;
         var samples = new Dictionary<(int, string), List<double>>();
-        var reaperSamples = new Dictionary<int, List<double>>();
+        var reaperSamples = new Dictionary<(int, string), List<double>>();
         var survivors = new Dictionary<(int, string), int>();
         foreach (var size in sizes)
         {
-            reaperSamples[size] = [];
-            foreach (var method in Methods)
+            foreach (var method in chosen)
             {
                 samples[(size, method)] = [];
+                reaperSamples[(size, method)] = [];
                 survivors[(size, method)] = 0;
             }
         }
@@ -55,10 +62,10 @@ internal sealed class ReapBenchmark(BenchEnvironment env)
         {
             foreach (var size in sizes)
             {
-                for (var m = 0; m < Methods.Length; m++)
+                for (var m = 0; m < chosen.Count; m++)
                 {
                     // Rotate the order each repetition so no method always follows the same one.
-                    var method = Methods[(m + Math.Max(rep, 0)) % Methods.Length];
+                    var method = chosen[(m + Math.Max(rep, 0)) % chosen.Count];
                     var (ms, left, reaperMs) = await ReapOnceAsync(size, method);
                     if (rep < 0)
                     {
@@ -69,7 +76,7 @@ internal sealed class ReapBenchmark(BenchEnvironment env)
                     survivors[(size, method)] = Math.Max(survivors[(size, method)], left);
                     if (reaperMs is { } r)
                     {
-                        reaperSamples[size].Add(r);
+                        reaperSamples[(size, method)].Add(r);
                     }
                 }
 
@@ -77,21 +84,23 @@ internal sealed class ReapBenchmark(BenchEnvironment env)
             }
         }
 
-        return [.. sizes.SelectMany(size => Methods.Select(method => new ReapRow(
+        return [.. sizes.SelectMany(size => chosen.Select(method => new ReapRow(
             size,
             method,
             Stats.Round(Stats.Median(samples[(size, method)])),
             Stats.Round(Stats.Percentile(samples[(size, method)], 0.95)),
             survivors[(size, method)],
-            method == BoxLite ? Stats.Round(Stats.Median(reaperSamples[size])) : null)))];
+            method is BoxLite or BoxLiteFreezeKill ? Stats.Round(Stats.Median(reaperSamples[(size, method)])) : null)))];
     }
 
     /// <summary>Builds one tree, reaps it by <paramref name="method"/>; returns the time of the reap call and the survivors it left.</summary>
     private async Task<(double Ms, int Survivors, double? ReaperMs)> ReapOnceAsync(int size, string method)
     {
-        if (method == BoxLite)
+        if (method is BoxLite or BoxLiteFreezeKill)
         {
-            return await ReapBoxAsync(size);
+            return await ReapBoxAsync(size, method == BoxLite
+                ? env.Runtime
+                : _freezeKill ??= env.Open("freeze-kill", "freeze-kill", reaper: CgroupFreezeKillReaper.MethodName));
         }
 
         var cgroup = env.NewCgroup();
@@ -125,9 +134,8 @@ internal sealed class ReapBenchmark(BenchEnvironment env)
         }
     }
 
-    private async Task<(double Ms, int Survivors, double? ReaperMs)> ReapBoxAsync(int size)
+    private async Task<(double Ms, int Survivors, double? ReaperMs)> ReapBoxAsync(int size, BoxRuntime runtime)
     {
-        var runtime = env.Runtime;
         var box = await runtime.RunAsync(env.Box(TreeScript(size)));
         var command = Path.Combine(env.BoxCgroup(runtime, box.Id), "cmd");
         await BenchEnvironment.WaitForTreeAsync(() => BenchEnvironment.ProcessesBelow(command).Count, size, BuildTimeout);

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Boxlite.Runtime.Benchmarks.Peers;
 using static Boxlite.Runtime.Benchmarks.Stats;
 
 namespace Boxlite.Runtime.Benchmarks;
@@ -22,29 +23,78 @@ internal static class Report
         }
 
         o.AppendLine();
-        foreach (var box in rows.Where(r => r.Method == ReapBenchmark.BoxLite))
+        foreach (var box in rows.Where(r => r.ReaperMedianMs is not null))
         {
-            o.AppendLine(C, $"- {box.Size} processes: boxlite {Ms(box.MedianMs)} ms, of which the reaper (cgroup.kill, wait for populated 0, rmdir) {Ms(box.ReaperMedianMs ?? 0)} ms");
+            o.AppendLine(C, $"- {box.Size} processes: {box.Method} {Ms(box.MedianMs)} ms, of which the reaper (kill, wait for populated 0, rmdir) {Ms(box.ReaperMedianMs ?? 0)} ms");
         }
 
         if (rows.SingleOrDefault(r => r.Size == 1000 && r.Method == ReapBenchmark.BoxLite) is { } thousand)
         {
             var floor = rows.Single(r => r.Size == 1000 && r.Method == ReapBenchmark.Floor).MedianMs;
-            o.AppendLine(C, $"- target, 1,000 processes: ≤ 1.25× floor and ≤ 50 ms, 0 survivors → {Ratio(thousand.MedianMs / floor)}, {Ms(thousand.MedianMs)} ms, {thousand.Survivors} survivors: {Verdict(thousand.MedianMs <= 1.25 * floor && thousand.MedianMs <= 50 && thousand.Survivors == 0)}");
+            o.AppendLine(C, $"- target, 1,000 processes: ≤ 1.1× floor, 0 survivors → {Ratio(thousand.MedianMs / floor)}, {thousand.Survivors} survivors: {Verdict(thousand.MedianMs <= 1.1 * floor && thousand.Survivors == 0)}");
         }
     }
 
-    public static void Lifecycle(StringBuilder o, LifecycleResult r)
+    public static void Peers(StringBuilder o, PeersResult r)
     {
-        o.AppendLine(C, $"### Lifecycle of a trivial box (/bin/true), {r.Count} each");
+        o.AppendLine(C, $"### Boxes beside their peers ({r.Count} rounds, interleaved; load average {r.LoadBefore} before, {r.LoadAfter} after)");
         o.AppendLine();
-        o.AppendLine("| | median ms | p95 ms | per second, " + r.Parallel.ToString(C) + " in parallel |");
+        o.AppendLine("| what | median ms | p95 ms | CPU ms, median (user + system) |");
         o.AppendLine("|---|---:|---:|---:|");
-        o.AppendLine(C, $"| box: create + start + exit + remove | {Ms(r.BoxMedianMs)} | {Ms(r.BoxP95Ms)} | {r.BoxesPerSecond.ToString("0.0", C)} |");
-        o.AppendLine(C, $"| Process.Start + WaitForExit | {Ms(r.ProcessMedianMs)} | {Ms(r.ProcessP95Ms)} | {r.ProcessesPerSecond.ToString("0.0", C)} |");
+        foreach (var l in r.Latencies)
+        {
+            o.AppendLine(C, $"| {l.What} | {Ms(l.MedianMs)} | {Ms(l.P95Ms)} | {(l.CpuMedianMs is { } cpu ? Ms(cpu) : "–")} |");
+        }
+
+        o.AppendLine(C, $"| throughput, {r.Parallel} concurrent: boxes run to completion (create + start + exit + remove) | {r.BoxesPerSecond.ToString("0.0", C)}/s | | |");
+        o.AppendLine(C, $"| throughput, {r.Parallel} concurrent: Process.Start + wait | {r.ProcessesPerSecond.ToString("0.0", C)}/s | | |");
+        if (r.Cli is null)
+        {
+            o.AppendLine();
+            o.AppendLine("The NativeAOT CLI was not measured: build it with `bash eng/publish-aot.sh` (or pass `--cli PATH`).");
+        }
+
         o.AppendLine();
-        o.AppendLine(C, $"- box phases (medians): create {Ms(r.CreateMedianMs)} ms, start {Ms(r.StartMedianMs)} ms, exit seen {Ms(r.ExitMedianMs)} ms, remove {Ms(r.RemoveMedianMs)} ms");
-        o.AppendLine(C, $"- overhead per box: {Ms(r.OverheadMs)} ms ({Ratio(r.Ratio)} bare Process.Start); target ≤ 10 ms: {Verdict(r.OverheadMs <= 10)}");
+        o.AppendLine("**Targets**, each against its baseline from this run:");
+        o.AppendLine();
+        o.AppendLine("| target | measured | baseline | result | limit | |");
+        o.AppendLine("|---|---:|---:|---:|---:|---|");
+        foreach (var t in r.Targets)
+        {
+            var (unit, result, limit) = t.Kind switch
+            {
+                "ratio" => (" ms", t.Result is { } x ? Ratio(x) : "–", "≤ " + Ratio(t.Limit)),
+                "over" => (" ms", t.Result is { } x ? "+" + Ms(x) + " ms" : "–", "≤ +" + Ms(t.Limit) + " ms"),
+                "at-most" => (" ms", t.Result is { } x ? Ms(x) + " ms" : "–", "≤ " + Ms(t.Limit) + " ms"),
+                _ => ("/s", t.Result is { } x ? x.ToString("0.0", C) + "/s" : "–", "≥ " + t.Limit.ToString("0", C) + "/s"),
+            };
+            var measured = t.Measured is { } m ? (unit == "/s" ? m.ToString("0.0", C) : Ms(m)) + unit : "–";
+            var baseline = t.Baseline is { } b ? (unit == "/s" ? b.ToString("0.0", C) : Ms(b)) + unit : "–";
+            var verdict = t.Met is { } met ? Verdict(met) + (t.Note is { } note ? $" ({note})" : "") : t.Note ?? "not measured";
+            o.AppendLine(C, $"| {t.Target} | {measured} | {baseline} | {result} | {limit} | {verdict} |");
+        }
+
+        o.AppendLine();
+        o.AppendLine(C, $"**Where the time of one box goes** (library, /bin/true; {r.PhaseSamples} boxes of the rounds above):");
+        o.AppendLine();
+        o.AppendLine("| phase | median ms | p95 ms |");
+        o.AppendLine("|---|---:|---:|");
+        foreach (var p in r.Phases)
+        {
+            o.AppendLine(C, $"| {p.Phase} | {Ms(p.MedianMs)} | {Ms(p.P95Ms)} |");
+        }
+
+        o.AppendLine();
+        o.AppendLine(C, $"Store calls per box: {r.StoreWritesPerBox.ToString("0.#", C)} writes (insert, update, delete), {r.StoreReadsPerBox.ToString("0.#", C)} reads.");
+    }
+
+    public static void Store(StringBuilder o, StoreResult r)
+    {
+        o.AppendLine(C, $"### Store: the 5 writes of a box's lifecycle, {r.Boxes} boxes on {r.Parallel} concurrent workers of one process");
+        o.AppendLine();
+        o.AppendLine("| box lifecycles per second | write median ms | write p95 ms | write max ms |");
+        o.AppendLine("|---:|---:|---:|---:|");
+        o.AppendLine(C, $"| {r.BoxesPerSecond.ToString("0.0", C)} | {Ms(r.WriteMedianMs)} | {Ms(r.WriteP95Ms)} | {Ms(r.WriteMaxMs)} |");
     }
 
     public static void Scale(StringBuilder o, ScaleResult r)

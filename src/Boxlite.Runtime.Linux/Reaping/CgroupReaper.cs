@@ -46,9 +46,12 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
         var killed = 0;
         if (existed)
         {
+            // populated 0: no process is left anywhere below (a finalize after the monitor's own clean-up), so there is
+            // nothing to list, kill or wait for; only the directories remain to remove.
             var events = Path.Combine(cgroup.Directory, "cgroup.events");
-            killed = cgroups.ReadProcesses(cgroup).Count;
-            if (killed > 0 || CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "populated") == "1")
+            var populated = CgroupEventWaiter.ReadKey(fs.TryRead(events) ?? "", "populated");
+            killed = populated == "0" ? 0 : cgroups.ReadProcesses(cgroup).Count;
+            if (killed > 0 || populated == "1")
             {
                 await KillAsync(cgroup.Directory, timeout, cancellationToken).ConfigureAwait(false);
                 var remaining = timeout - time.GetElapsedTime(start);

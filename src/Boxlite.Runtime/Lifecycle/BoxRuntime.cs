@@ -153,10 +153,15 @@ internal sealed class BoxRuntime : IBoxRuntime
 
     internal async Task<ReapReport?> RemoveAsync(BoxInfo info, bool force, CancellationToken cancellationToken)
     {
+        // The first attempt works on the record just resolved; every retry reads it again.
         ReapReport? report = null;
         for (var attempt = 0; ; attempt++)
         {
-            info = await Store.GetAsync(info.Id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
+            if (attempt > 0)
+            {
+                info = await Store.GetAsync(info.Id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
+            }
+
             if (info.State is BoxState.Running or BoxState.Paused && HasFinished(info))
             {
                 info = await FinalizeExitAsync(info, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(info.Id.Value);
@@ -240,9 +245,16 @@ internal sealed class BoxRuntime : IBoxRuntime
     /// <summary>Stops every attached box this runtime started (graceful host shutdown).</summary>
     internal async Task StopAttachedAsync(CancellationToken cancellationToken)
     {
+        // A box this runtime started keeps its monitor tracked until the box is final: with none tracked (a runtime
+        // that only listed or read boxes) there is nothing to stop, and no need to read every record.
+        if (_monitors.IsEmpty)
+        {
+            return;
+        }
+
         var me = Platform.CurrentProcess;
         var records = await Store.ListAsync(cancellationToken).ConfigureAwait(false);
-        var attached = records.Where(b => !b.Detached && BoxStateMachine.IsLive(b.State) && b.Owner == me).ToList();
+        var attached = records.Where(b => !b.Detached && BoxStateMachine.IsLive(b.State) && b.Owner == me && _monitors.ContainsKey(b.Id)).ToList();
         await Task.WhenAll(attached.Select(async b =>
         {
             try
@@ -308,11 +320,8 @@ internal sealed class BoxRuntime : IBoxRuntime
                         return;
                     }
 
-                    var current = await Store.GetAsync(info.Id, _disposing.Token).ConfigureAwait(false);
-                    if (current is { State: BoxState.Running or BoxState.Paused })
-                    {
-                        await FinalizeExitAsync(current, _disposing.Token).ConfigureAwait(false);
-                    }
+                    // Reads the record under the box's lock; a box already finalized or removed is left alone.
+                    await FinalizeExitAsync(info, _disposing.Token).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or BoxliteException or IOException)
                 {

@@ -18,7 +18,8 @@ internal sealed class Recovery(BoxRuntime runtime)
 
     public async Task<RecoveryReport> RunAsync(CancellationToken cancellationToken)
     {
-        foreach (var record in await runtime.Store.ListAsync(cancellationToken).ConfigureAwait(false))
+        var records = await runtime.Store.ListAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var record in records)
         {
             try
             {
@@ -30,7 +31,7 @@ internal sealed class Recovery(BoxRuntime runtime)
             }
         }
 
-        await ReapUnrecordedAsync(cancellationToken).ConfigureAwait(false);
+        await ReapUnrecordedAsync(records.Select(r => r.Id).ToHashSet(), cancellationToken).ConfigureAwait(false);
         var report = new RecoveryReport
         {
             StillRunning = _running,
@@ -129,11 +130,19 @@ internal sealed class Recovery(BoxRuntime runtime)
 
     private bool IsAlive(ProcessIdentity? identity) => identity is not null && runtime.Platform.IsAlive(identity);
 
-    private async Task ReapUnrecordedAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reaps containment and deletes directories that have no record. A box in <paramref name="listed"/> had a record
+    /// when recovery began and needs no second look (its containment goes before its record); any other is looked up
+    /// afresh, since it may have been created since.
+    /// </summary>
+    private async Task ReapUnrecordedAsync(HashSet<BoxId> listed, CancellationToken cancellationToken)
     {
+        async Task<bool> IsRecordedAsync(BoxId id) =>
+            listed.Contains(id) || await runtime.Store.GetAsync(id, cancellationToken).ConfigureAwait(false) is not null;
+
         foreach (var id in await runtime.Platform.ListContainedBoxesAsync(cancellationToken).ConfigureAwait(false))
         {
-            if (await runtime.Store.GetAsync(id, cancellationToken).ConfigureAwait(false) is not null)
+            if (await IsRecordedAsync(id).ConfigureAwait(false))
             {
                 continue;
             }
@@ -153,8 +162,7 @@ internal sealed class Recovery(BoxRuntime runtime)
 
         foreach (var directory in Directory.EnumerateDirectories(runtime.BoxesDirectory))
         {
-            if (BoxId.TryParse(Path.GetFileName(directory), out var id) &&
-                await runtime.Store.GetAsync(id, cancellationToken).ConfigureAwait(false) is null)
+            if (BoxId.TryParse(Path.GetFileName(directory), out var id) && !await IsRecordedAsync(id).ConfigureAwait(false))
             {
                 runtime.DeleteDirectory(id);
             }

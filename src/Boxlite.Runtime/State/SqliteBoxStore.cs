@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
@@ -9,7 +10,9 @@ namespace Boxlite.Runtime.State;
 /// <summary>
 /// The embedded box store: one SQLite file per home, in WAL mode, shared by every process that uses the home.
 /// Each operation takes a pooled connection; changes are compare-and-set transactions that take the write
-/// lock up front (<c>BEGIN IMMEDIATE</c>), so concurrent writers queue instead of deadlocking.
+/// lock up front (<c>BEGIN IMMEDIATE</c>), so concurrent writers queue instead of deadlocking. The writers of one
+/// process queue in the process (an async gate per file), so only writers of other processes ever meet SQLite's
+/// busy handler, which sleeps in steps of up to 100 ms.
 /// </summary>
 internal sealed class SqliteBoxStore : IBoxStore
 {
@@ -52,8 +55,12 @@ internal sealed class SqliteBoxStore : IBoxStore
     private const int SqliteConstraintPrimaryKey = 1555;
     private const int SqliteConstraintUnique = 2067;
 
+    // One gate per database file, shared by every store of this process on that file.
+    private static readonly ConcurrentDictionary<string, SemaphoreSlim> WriterGates = new(StringComparer.Ordinal);
+
     private readonly string _connectionString;
     private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _writers;
 
     // Pooled connections keep their settings; configure each native connection once, not per operation.
     private readonly ConditionalWeakTable<sqlite3, object> _configured = [];
@@ -63,6 +70,7 @@ internal sealed class SqliteBoxStore : IBoxStore
     {
         Location = path;
         _time = time;
+        _writers = WriterGates.GetOrAdd(path, _ => new SemaphoreSlim(1, 1));
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = path,
@@ -148,7 +156,8 @@ internal sealed class SqliteBoxStore : IBoxStore
 
                 return stored;
             },
-            cancellationToken);
+            cancellationToken,
+            write: true);
     }
 
     /// <inheritdoc />
@@ -251,7 +260,8 @@ internal sealed class SqliteBoxStore : IBoxStore
                 transaction.Commit();
                 return stored;
             },
-            cancellationToken);
+            cancellationToken,
+            write: true);
     }
 
     /// <inheritdoc />
@@ -267,7 +277,8 @@ internal sealed class SqliteBoxStore : IBoxStore
                 command.Parameters.AddWithValue("$version", expectedVersion);
                 return await command.ExecuteNonQueryAsync(ct).ConfigureAwait(false) == 1;
             },
-            cancellationToken);
+            cancellationToken,
+            write: true);
     }
 
     /// <summary>Closes the pooled connections, so the files can be moved or deleted.</summary>
@@ -282,11 +293,16 @@ internal sealed class SqliteBoxStore : IBoxStore
         SqliteConnection.ClearPool(connection);
     }
 
-    private async Task<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken)
+    private async Task<T> RunAsync<T>(Func<SqliteConnection, CancellationToken, Task<T>> operation, CancellationToken cancellationToken, bool write = false)
     {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         cancellationToken.ThrowIfCancellationRequested();
         var started = _time.GetTimestamp();
+        if (write)
+        {
+            await _writers.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             using var connection = Connect();
@@ -300,6 +316,13 @@ internal sealed class SqliteBoxStore : IBoxStore
         {
             throw Failure(ex, started);
         }
+        finally
+        {
+            if (write)
+            {
+                _writers.Release();
+            }
+        }
     }
 
     private SqliteConnection Connect()
@@ -311,8 +334,12 @@ internal sealed class SqliteBoxStore : IBoxStore
             var handle = connection.Handle!;
             if (!_configured.TryGetValue(handle, out _))
             {
-                // SQLite's own busy handler waits with fine-grained sleeps; synchronous=NORMAL is durable in WAL
-                // mode except for the last commits on power loss, and avoids an fsync per commit.
+                // Busy: another process holds the write lock; SQLite's handler sleeps and retries until the timeout.
+                // synchronous=NORMAL in WAL mode: a commit is in the WAL (the OS's page cache) before it returns, so
+                // a killed process loses nothing it committed (G4 is about the host being SIGKILLed); only a power
+                // loss or kernel crash can drop the last commits, and it leaves the file consistent. After such a
+                // crash every box is gone with the boot, and recovery reconciles whatever the records say. FULL
+                // would add an fsync to every commit, several per box, for no guarantee the runtime makes.
                 SqliteException.ThrowExceptionForRC(raw.sqlite3_busy_timeout(handle, (int)BusyTimeout.TotalMilliseconds), handle);
                 SqliteException.ThrowExceptionForRC(raw.sqlite3_exec(handle, "PRAGMA synchronous = NORMAL;"), handle);
                 _configured.AddOrUpdate(handle, handle);
