@@ -27,11 +27,12 @@ internal static partial class Cli
 
     public static string WorkerSamplePath { get; } = Recorded("BoxliteWorkerSample");
 
-    /// <summary>Starts <c>dotnet DLL args</c> with redirected output.</summary>
-    public static Process Start(string dll, IEnumerable<string> args)
+    /// <summary>Starts <c>[prefix…] dotnet DLL args</c> with redirected output.</summary>
+    public static Process Start(string dll, IEnumerable<string> args, IReadOnlyList<string>? prefix = null)
     {
         File.Exists(dll).Should().BeTrue($"the sample is built with the tests ({dll})");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
+        var start = new ProcessStartInfo(prefix is { Count: > 0 } ? prefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -40,6 +41,11 @@ internal static partial class Cli
         };
         start.Environment.Remove("BOXLITE_HOME");
         start.Environment.Remove("BOXLITE_CGROUP_PARENT");
+        foreach (var arg in prefix is { Count: > 0 } ? [.. prefix.Skip(1), dotnet] : Array.Empty<string>())
+        {
+            start.ArgumentList.Add(arg);
+        }
+
         start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Boxlite.Runtime;
+using Boxlite.Runtime.Linux.Tests;
+using Boxlite.Runtime.State;
 
 namespace Boxlite.Cli.Tests;
 
@@ -21,6 +24,9 @@ internal sealed class TestHome : IAsyncDisposable
     public string Directory { get; }
 
     public string CgroupParent { get; }
+
+    /// <summary>A value boxes started with <c>-e BOX_MARKER=…</c> carry, so their processes can be found in /proc.</summary>
+    public string Marker { get; } = "m" + Guid.NewGuid().ToString("N");
 
     /// <summary>Box directories in the home now.</summary>
     public string[] BoxDirectories =>
@@ -64,16 +70,70 @@ internal sealed class TestHome : IAsyncDisposable
 
     public async Task<JsonElement> InspectAsync(string box) => (await OkAsync("inspect", box, "--json")).Json;
 
+    /// <summary>Every record in the home's store, read directly (no store yet: none).</summary>
+    public async Task<IReadOnlyList<BoxInfo>> RecordsAsync()
+    {
+        if (!File.Exists(Path.Combine(Directory, SqliteBoxStore.FileName)))
+        {
+            return [];
+        }
+
+        using var store = SqliteBoxStore.Open(Directory);
+        return await store.ListAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The record of the box with this id or name, read directly from the store.</summary>
+    public async Task<BoxInfo> RecordAsync(string idOrName) =>
+        (await RecordsAsync()).Should().ContainSingle(b => b.Id.Value == idOrName || b.Name == idOrName, $"the store holds box {idOrName}").Subject;
+
+    /// <summary>Live (non-zombie) processes carrying <see cref="Marker"/>, found independently of any cgroup.</summary>
+    public List<int> MarkedProcesses()
+    {
+        var needle = System.Text.Encoding.ASCII.GetBytes("BOX_MARKER=" + Marker);
+        var found = new List<int>();
+        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
+        {
+            try
+            {
+                if (int.TryParse(Path.GetFileName(dir), out var pid) && File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0 &&
+                    !File.ReadAllText(Path.Combine(dir, "stat")).Split(") ")[1].StartsWith('Z'))
+                {
+                    found.Add(pid);
+                }
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+            }
+        }
+
+        return found;
+    }
+
+    /// <summary>The box's cgroup directories that exist, in every cgroup hierarchy.</summary>
+    public List<string> BoxCgroups(string id) =>
+        [.. TestCgroups.ParentDirectories(CgroupParent).Select(p => Path.Combine(p, id)).Where(System.IO.Directory.Exists)];
+
+    /// <summary>The box's cgroup directory in the cgroup v2 hierarchy (whether or not it exists).</summary>
+    public string V2BoxCgroup(string id) => Path.Combine(TestCgroups.Mounts().Single(m => m.V2).Point, CgroupParent, id);
+
     public async ValueTask DisposeAsync()
     {
         try
         {
-            if (System.IO.Directory.Exists(Directory))
+            if ((await RecordsAsync()).Count > 0)
             {
-                var ids = (await ListAllAsync()).Select(b => b.GetProperty("id").GetString()!).ToArray();
-                if (ids.Length > 0)
+                // Like "boxlite rm -f" on every box, in this process.
+                await using var runtime = await new BoxliteRuntimeBuilder()
+                    .Configure(o =>
+                    {
+                        o.HomeDirectory = Directory;
+                        o.CgroupParent = CgroupParent;
+                    })
+                    .AddPlatform((o, logs) => LinuxPlatform.Create(o, logs))
+                    .BuildAsync();
+                foreach (var box in await runtime.ListAsync())
                 {
-                    await OkAsync(["rm", "-f", .. ids]);
+                    await runtime.RemoveAsync(box.Id.Value, force: true);
                 }
             }
         }
@@ -84,31 +144,7 @@ internal sealed class TestHome : IAsyncDisposable
                 System.IO.Directory.Delete(Directory, recursive: true);
             }
 
-            RemoveCgroupParent();
-        }
-    }
-
-    /// <summary>rmdir of this home's cgroup parent in every cgroup hierarchy (it is empty once its boxes are gone).</summary>
-    private void RemoveCgroupParent()
-    {
-        if (!File.Exists("/proc/self/mountinfo"))
-        {
-            return;
-        }
-
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
-        {
-            var halves = line.Split(" - ");
-            if (halves.Length < 2 || !halves[1].StartsWith("cgroup", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var dir = Path.Combine(line.Split(' ')[4], CgroupParent);
-            if (System.IO.Directory.Exists(dir))
-            {
-                System.IO.Directory.Delete(dir);
-            }
+            TestCgroups.Remove(CgroupParent);
         }
     }
 
