@@ -86,28 +86,8 @@ internal sealed class TestHome : IAsyncDisposable
     public async Task<BoxInfo> RecordAsync(string idOrName) =>
         (await RecordsAsync()).Should().ContainSingle(b => b.Id.Value == idOrName || b.Name == idOrName, $"the store holds box {idOrName}").Subject;
 
-    /// <summary>Live (non-zombie) processes carrying <see cref="Marker"/>, found independently of any cgroup.</summary>
-    public List<int> MarkedProcesses()
-    {
-        var needle = System.Text.Encoding.ASCII.GetBytes("BOX_MARKER=" + Marker);
-        var found = new List<int>();
-        foreach (var dir in System.IO.Directory.EnumerateDirectories("/proc"))
-        {
-            try
-            {
-                if (int.TryParse(Path.GetFileName(dir), out var pid) && File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0 &&
-                    !File.ReadAllText(Path.Combine(dir, "stat")).Split(") ")[1].StartsWith('Z'))
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-
-        return found;
-    }
+    /// <summary>Live processes carrying <see cref="Marker"/>, found independently of any cgroup.</summary>
+    public List<int> MarkedProcesses() => Markers.Carrying("BOX_MARKER=" + Marker);
 
     /// <summary>The box's cgroup directories that exist, in every cgroup hierarchy.</summary>
     public List<string> BoxCgroups(string id) =>

@@ -60,7 +60,7 @@ internal sealed class LinuxHome : IAsyncDisposable
     /// <summary>Live (non-zombie) processes carrying this test's marker, found independently of any cgroup.</summary>
     public int CountMarked() => Marked().Count;
 
-    public List<int> Marked() => Carrying("BOX_MARKER=" + Marker);
+    public List<int> Marked() => Markers.Carrying("BOX_MARKER=" + Marker);
 
     /// <summary>A marker only the command's own tree carries (not the box monitor's processes).</summary>
     public string TreeMarker { get; } = "t" + Guid.NewGuid().ToString("N");
@@ -73,33 +73,7 @@ internal sealed class LinuxHome : IAsyncDisposable
         Sh("", isolation) with { Command = TreeArgv(script)[0], Args = TreeArgv(script)[1..] };
 
     /// <summary>Live processes of the command's own tree: whether the tree is up, whatever the monitor runs beside it.</summary>
-    public int CountTree() => Carrying("BOX_TREE=" + TreeMarker).Count;
-
-    private static List<int> Carrying(string variable)
-    {
-        var needle = System.Text.Encoding.ASCII.GetBytes(variable);
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
-
-            try
-            {
-                if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0)
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
-
-        return found;
-    }
+    public int CountTree() => Markers.Carrying("BOX_TREE=" + TreeMarker).Count;
 
     /// <summary>Directories of this test's cgroup parent in every hierarchy (v2 and v1).</summary>
     public IEnumerable<string> ParentDirectories() => TestCgroups.ParentDirectories(CgroupParent);
