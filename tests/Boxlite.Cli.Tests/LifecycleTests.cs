@@ -25,9 +25,10 @@ public sealed class LifecycleTests
     {
         await TestHome.RequireBoxesAsync();
         await using var home = new TestHome();
+        var tree = "BOX_TREE=" + Guid.NewGuid().ToString("N");
         var id = await home.RunDetachedAsync("--name", "tree", "-e", "BOX_MARKER=" + home.Marker, "--",
-            "sh", "-c", "sleep 300 & (sleep 300 &); setsid sleep 300 & sh -c 'sleep 300 & wait' & wait");
-        (await Eventually(() => home.MarkedProcesses().Count >= 6)).Should().BeTrue("the whole tree is up before the remove");
+            "env", tree, "sh", "-c", "sleep 300 & (sleep 300 &); setsid sleep 300 & sh -c 'sleep 300 & wait' & wait");
+        (await Eventually(() => Markers.Carrying(tree).Count >= 6)).Should().BeTrue("the whole tree (only its processes carry BOX_TREE) is up before the remove");
 
         var result = await home.OkAsync("rm", "-f", "tree");
 

@@ -38,8 +38,8 @@ internal static class BoxHost
     }
 
     /// <summary>
-    /// <c>crash &lt;home&gt; &lt;cgroup-parent&gt; &lt;point&gt; attached|detached &lt;command&gt; [args]</c>: creates, starts, stops
-    /// and removes a box, and SIGKILLs itself at the named step.
+    /// <c>crash &lt;home&gt; &lt;cgroup-parent&gt; &lt;point&gt; attached|detached &lt;command&gt; [args]</c>: creates and starts a box,
+    /// waits for its command to print "ready", stops and removes it, and SIGKILLs itself at the named step.
     /// </summary>
     public static async Task<int> CrashAsync(string[] args)
     {
@@ -58,10 +58,26 @@ internal static class BoxHost
         var box = await runtime.CreateAsync(Options(args[3] == "detached", "None", args[4..]));
         Console.WriteLine($"id {box.Id}");
         await box.StartAsync();
+        await WaitForReadyAsync(box);
         await box.StopAsync(TimeSpan.FromMilliseconds(200));
         await runtime.RemoveAsync(box.Id.Value);
         Console.WriteLine("completed");
         return 0;
+    }
+
+    /// <summary>Waits (bounded) until the box's command says "ready": its tree is up, so what follows ends a running command.</summary>
+    private static async Task WaitForReadyAsync(IBox box)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!await box.ReadLogsAsync().AnyAsync(l => l.Text == "ready"))
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"box {box.Id} never said ready");
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     private static BoxRuntime Open(string home, string cgroupParent)

@@ -19,7 +19,7 @@ static int Usage()
     Console.Error.WriteLine("  hammer-store <home> <iterations> <seed>   (after the barrier) insert, transition and delete boxes in the store of <home>");
     Console.Error.WriteLine("  run <home> <cgroup-parent> attached|detached <isolation> <boxes> <command> [args]   start <boxes> boxes, print their ids, wait to be killed");
     Console.Error.WriteLine("  stop <home> <cgroup-parent> <box>   (after the barrier) stop a box, print how many processes this call reaped");
-    Console.Error.WriteLine("  crash <home> <cgroup-parent> <point> attached|detached <command> [args]   run a box through its lifecycle, SIGKILL self at <point>");
+    Console.Error.WriteLine("  crash <home> <cgroup-parent> <point> attached|detached <command> [args]   run a box (which prints \"ready\") through its lifecycle, SIGKILL self at <point>");
     Console.Error.WriteLine("The barrier: print \"ready\", then wait for a line on stdin, so that several hosts start their work together.");
     return 2;
 }
