@@ -55,7 +55,17 @@ internal sealed class FakePlatform : IBoxPlatform
         }
 
         var process = Process.Start(psi)!;
-        Register(boxDirectory, IdentityOf(process.Id) ?? throw new InvalidOperationException("the contained process died at once"));
+
+        // Registered only once setsid has made it the leader of its group, as a verified monitor is.
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (Posix.Stat(process.Id) is { } s && s.Pgrp != process.Id && DateTime.UtcNow < until)
+        {
+            Thread.Sleep(1);
+        }
+
+        Register(boxDirectory, IdentityOf(process.Id) is { } leader && Posix.Stat(leader.Pid)?.Pgrp == leader.Pid
+            ? leader
+            : throw new InvalidOperationException("the contained process did not become a group leader"));
         return process;
     }
 
