@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Boxlite.Runtime.Linux.Cgroups;
+using Boxlite.Runtime.Linux.Processes;
 using Boxlite.Runtime.Linux.Reaping;
 
 namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
@@ -59,6 +60,7 @@ public sealed class GuaranteeTests
         await using var home = new LinuxHome(o => o.ReapTimeout = TimeSpan.FromSeconds(3));
         var box = await home.Runtime.RunAsync(home.Sh("sleep 1000 & echo $!; wait"), Token);
         var stuck = await FirstNumberInLogAsync(box);
+        (await LinuxHome.EventuallyAsync(() => ProcFs.TryRead($"/proc/{stuck}/comm")?.Trim() == "sleep", Generous)).Should().BeTrue("the child has become sleep");
         using var freezer = V1Freezer.Create(home.CgroupParent);
         await freezer.HoldAsync(stuck);
 
