@@ -128,7 +128,11 @@ public sealed class LeakAuditTests
             ["run", home.Home, home.CgroupParent, detached ? "detached" : "attached", "None", Repetitions.ToString(CultureInfo.InvariantCulture), .. home.TreeArgv(script)]))
         {
             ids = [.. (await host.WaitForLinesAsync("id ", Repetitions, Generous)).Select(BoxId.Parse)];
-            await WaitForTreeAsync(home, expected * Repetitions, because);
+            for (var index = 1; index <= Repetitions; index++)
+            {
+                await WaitForTreeAsync(home, expected, $"{because}, box {index}", index);
+            }
+
             host.KillHard();
         }
 
@@ -162,9 +166,9 @@ public sealed class LeakAuditTests
         return ids;
     }
 
-    private static async Task WaitForTreeAsync(LinuxHome home, int expected, string because) =>
-        (await LinuxHome.EventuallyAsync(() => home.CountTree() >= expected, Generous)).Should()
-            .BeTrue($"{because}: the tree should reach {expected} processes, has {home.CountTree()}");
+    private static async Task WaitForTreeAsync(LinuxHome home, int expected, string because, int? index = null) =>
+        (await LinuxHome.EventuallyAsync(() => home.CountTree(index) >= expected, Generous)).Should()
+            .BeTrue($"{because}: the tree should reach {expected} processes, has {home.CountTree(index)}");
 
     /// <summary>The box's cgroup directories that still exist, in every hierarchy (v2 and v1).</summary>
     private static List<string> BoxCgroupDirectories(LinuxHome home, BoxId id) =>

@@ -65,15 +65,18 @@ internal sealed class LinuxHome : IAsyncDisposable
     /// <summary>A marker only the command's own tree carries (not the box monitor's processes).</summary>
     public string TreeMarker { get; } = "t" + Guid.NewGuid().ToString("N");
 
-    /// <summary>The argv that runs <paramref name="script"/> with every process of its tree carrying <see cref="TreeMarker"/>.</summary>
-    public string[] TreeArgv(string script) => ["/bin/sh", "-c", $"exec env BOX_TREE={TreeMarker} /bin/sh -c \"$1\"", "sh", script];
+    /// <summary>
+    /// The argv that runs <paramref name="script"/> with every process of its tree carrying <see cref="TreeMarker"/>, followed
+    /// by the box's <c>BOX_INDEX</c> when the test host set one.
+    /// </summary>
+    public string[] TreeArgv(string script) => ["/bin/sh", "-c", $"exec env \"BOX_TREE={TreeMarker}-${{BOX_INDEX:-}}\" /bin/sh -c \"$1\"", "sh", script];
 
     /// <summary><see cref="Sh"/>, with the tree marked (see <see cref="TreeArgv"/>).</summary>
     public BoxOptions ShTree(string script, BoxIsolation isolation = BoxIsolation.None) =>
         Sh("", isolation) with { Command = TreeArgv(script)[0], Args = TreeArgv(script)[1..] };
 
-    /// <summary>Live processes of the command's own tree: whether the tree is up, whatever the monitor runs beside it.</summary>
-    public int CountTree() => Markers.Carrying("BOX_TREE=" + TreeMarker).Count;
+    /// <summary>Live processes of the commands' own trees (of the box with that <c>BOX_INDEX</c>), whatever the monitors run beside them.</summary>
+    public int CountTree(int? index = null) => Markers.Carrying($"BOX_TREE={TreeMarker}-" + (index is null ? "" : $"{index}\0")).Count;
 
     /// <summary>Directories of this test's cgroup parent in every hierarchy (v2 and v1).</summary>
     public IEnumerable<string> ParentDirectories() => TestCgroups.ParentDirectories(CgroupParent);
