@@ -1,3 +1,5 @@
+using Boxlite.Runtime.Linux.Cgroups;
+using Boxlite.Runtime.Platform;
 using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
@@ -8,13 +10,14 @@ namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
 /// </summary>
 internal sealed class LinuxHome : IAsyncDisposable
 {
-    /// <summary>A home in <paramref name="parent"/> (default: the temp directory).</summary>
-    public LinuxHome(string? parent = null)
+    /// <summary>A home in <paramref name="parent"/> (default: the temp directory), its options adjusted by <paramref name="configure"/>.</summary>
+    public LinuxHome(Action<BoxliteOptions>? configure = null, string? parent = null)
     {
         var tag = Guid.NewGuid().ToString("N")[..12];
         Home = Path.Combine(parent ?? Path.GetTempPath(), "boxlite-test-" + tag);
         CgroupParent = "boxlite-test-" + tag;
         Options = new BoxliteOptions { HomeDirectory = Home, CgroupParent = CgroupParent, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
+        configure?.Invoke(Options);
         Runtime = Open();
     }
 
@@ -35,8 +38,16 @@ internal sealed class LinuxHome : IAsyncDisposable
     /// <summary>A marker every process of a test's boxes carries in its environment.</summary>
     public string Marker { get; } = "m" + Guid.NewGuid().ToString("N");
 
-    /// <summary>Another runtime on the same home, as a second process would open it.</summary>
-    public BoxRuntime Open() => new(Options, SqliteBoxStore.Open(Home), LinuxPlatform.Create(Options), ownsStore: true);
+    /// <summary>Another runtime on the same home, as a second process would open it (on <paramref name="platform"/> if given).</summary>
+    public BoxRuntime Open(IBoxPlatform? platform = null) => new(Options, SqliteBoxStore.Open(Home), platform ?? LinuxPlatform.Create(Options), ownsStore: true);
+
+    /// <summary>The cgroup layout the runtime's platform found.</summary>
+    public CgroupLayout Layout => ((LinuxBoxPlatform)Runtime.Platform).Layout;
+
+    /// <summary>The box's cgroup directory and every directory below it, in the v2 hierarchy and each v1 hierarchy.</summary>
+    public List<string> BoxCgroupTree(BoxId id) =>
+        [.. ParentDirectories().Select(p => Path.Combine(p, id.Value)).Where(Directory.Exists)
+            .SelectMany(d => Directory.EnumerateDirectories(d, "*", SearchOption.AllDirectories).Prepend(d))];
 
     public BoxOptions Sh(string script, BoxIsolation isolation = BoxIsolation.None, bool detached = true) => new()
     {
@@ -53,35 +64,26 @@ internal sealed class LinuxHome : IAsyncDisposable
     public List<int> Marked() => Marked(Marker);
 
     /// <summary>Processes whose environment carries <c>BOX_MARKER=<paramref name="marker"/></c>.</summary>
-    public static List<int> Marked(string marker)
-    {
-        var needle = System.Text.Encoding.ASCII.GetBytes("BOX_MARKER=" + marker);
-        var found = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out var pid))
-            {
-                continue;
-            }
+    public static List<int> Marked(string marker) => Markers.Carrying("BOX_MARKER=" + marker);
 
-            try
-            {
-                if (File.ReadAllBytes(Path.Combine(dir, "environ")).AsSpan().IndexOf(needle) >= 0)
-                {
-                    found.Add(pid);
-                }
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-            }
-        }
+    /// <summary>A marker only the command's own tree carries (not the box monitor's processes).</summary>
+    public string TreeMarker { get; } = "t" + Guid.NewGuid().ToString("N");
 
-        return found;
-    }
+    /// <summary>
+    /// The argv that runs <paramref name="script"/> with every process of its tree carrying <see cref="TreeMarker"/>, followed
+    /// by the box's <c>BOX_INDEX</c> when the test host set one.
+    /// </summary>
+    public string[] TreeArgv(string script) => ["/bin/sh", "-c", $"exec env \"BOX_TREE={TreeMarker}-${{BOX_INDEX:-}}\" /bin/sh -c \"$1\"", "sh", script];
+
+    /// <summary><see cref="Sh"/>, with the tree marked (see <see cref="TreeArgv"/>).</summary>
+    public BoxOptions ShTree(string script, BoxIsolation isolation = BoxIsolation.None) =>
+        Sh("", isolation) with { Command = TreeArgv(script)[0], Args = TreeArgv(script)[1..] };
+
+    /// <summary>Live processes of the commands' own trees (of the box with that <c>BOX_INDEX</c>), whatever the monitors run beside them.</summary>
+    public int CountTree(int? index = null) => Markers.Carrying($"BOX_TREE={TreeMarker}-" + (index is null ? "" : $"{index}\0")).Count;
 
     /// <summary>Directories of this test's cgroup parent in every hierarchy (v2 and v1).</summary>
-    public IEnumerable<string> ParentDirectories() =>
-        Directory.EnumerateDirectories("/sys/fs/cgroup").Select(d => Path.Combine(d, CgroupParent)).Append(Path.Combine("/sys/fs/cgroup", CgroupParent)).Where(Directory.Exists);
+    public IEnumerable<string> ParentDirectories() => TestCgroups.ParentDirectories(CgroupParent);
 
     public string V2BoxDirectory(BoxId id) =>
         ParentDirectories().Select(p => Path.Combine(p, id.Value)).FirstOrDefault(d => File.Exists(Path.Combine(d, "cgroup.events"))) ?? "(none)";
@@ -123,24 +125,19 @@ internal sealed class LinuxHome : IAsyncDisposable
         }
 
         await Runtime.DisposeAsync();
-        foreach (var parent in ParentDirectories().ToList())
+        TestCgroups.Remove(CgroupParent);
+
+        // A monitor-exit callback of a disposed runtime may still touch the home for a moment.
+        for (var attempt = 0; Directory.Exists(Home); attempt++)
         {
-            foreach (var child in Directory.EnumerateDirectories(parent))
+            try
             {
-                foreach (var grandchild in Directory.EnumerateDirectories(child))
-                {
-                    Directory.Delete(grandchild);
-                }
-
-                Directory.Delete(child);
+                Directory.Delete(Home, recursive: true);
             }
-
-            Directory.Delete(parent);
-        }
-
-        if (Directory.Exists(Home))
-        {
-            Directory.Delete(Home, recursive: true);
+            catch (IOException) when (attempt < 50)
+            {
+                await Task.Delay(20);
+            }
         }
     }
 }
