@@ -65,6 +65,7 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
             }
         }
 
+        var outOfMemoryKills = cgroups.ReadOutOfMemoryKills(box.Id);
         var failure = await cgroups.RemoveAsync(box.Id, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
@@ -78,6 +79,7 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
             Duration = time.GetElapsedTime(start),
             ContainmentRemoved = true,
             Guarantee = Guarantee,
+            OutOfMemoryKills = outOfMemoryKills,
         };
     }
 

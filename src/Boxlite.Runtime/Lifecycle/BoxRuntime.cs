@@ -311,7 +311,7 @@ internal sealed class BoxRuntime : IBoxRuntime
             }
 
             var context = Context(current);
-            await ReapAsync(current, cancellationToken).ConfigureAwait(false);
+            var report = await ReapAsync(current, cancellationToken).ConfigureAwait(false);
             var status = ExitStatus.TryRead(context);
             var updated = status is null
                 ? current with
@@ -326,7 +326,7 @@ internal sealed class BoxRuntime : IBoxRuntime
                     ExitCode = status.Code,
                     FinishedAt = Time.GetUtcNow(),
                     KilledBy = status.Reason == ExitStatus.HostGone ? "KILL" : null,
-                    StatusReason = status.Reason == ExitStatus.HostGone ? "the runtime that owned this attached box died" : null,
+                    StatusReason = status.Reason == ExitStatus.HostGone ? "the runtime that owned this attached box died" : report.OutOfMemoryReason,
                 };
 
             var stored = await Store.TryUpdateAsync(updated, cancellationToken).ConfigureAwait(false);
