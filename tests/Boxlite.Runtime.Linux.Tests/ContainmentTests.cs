@@ -46,7 +46,9 @@ public sealed class ContainmentTests(ITestOutputHelper output) : IDisposable
         var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "setsid sh -c 'sleep 1000 &' & " + Shim);
-        await WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 8);
+
+        // The namespace's init, the tree's sh and its six descendants (the monitor's own processes are outside).
+        await WaitUntilAsync(() => _sandbox.MarkedProcesses().Count(p => ProcFs.ReadNamespacePids(p) is { Length: > 1 }) >= 8);
 
         var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
 
