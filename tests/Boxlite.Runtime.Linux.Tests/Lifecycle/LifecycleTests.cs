@@ -16,7 +16,7 @@ public sealed class LifecycleTests
         await using var home = new LinuxHome();
         using var host = StartHost(home, "run", home.Home, home.CgroupParent, "attached", "None", "/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait");
         var id = BoxId.Parse(await host.WaitForLineAsync("id ", Generous));
-        (await LinuxHome.EventuallyAsync(() => home.CountMarked() >= 3, Generous)).Should().BeTrue();
+        (await LinuxHome.EventuallyAsync(() => home.CommandTree(id).Count >= 3, Generous)).Should().BeTrue();
 
         host.KillHard();
 
@@ -37,7 +37,7 @@ public sealed class LifecycleTests
         await using var home = new LinuxHome();
         using var host = StartHost(home, "run", home.Home, home.CgroupParent, "detached", "PidNamespace", "/bin/sh", "-c", "sleep 1000 & sleep 1000 & wait");
         var id = await host.WaitForLineAsync("id ", Generous);
-        (await LinuxHome.EventuallyAsync(() => home.CountMarked() >= 3, Generous)).Should().BeTrue();
+        (await LinuxHome.EventuallyAsync(() => home.CommandTree(BoxId.Parse(id)).Count >= 3, Generous)).Should().BeTrue();
 
         host.KillHard();
         await Task.Delay(500, Token);
@@ -160,14 +160,19 @@ public sealed class LifecycleTests
         var counter = Path.Combine(home.Runtime.DirectoryOf(box.Id), "work", "counter");
         (await LinuxHome.EventuallyAsync(() => File.Exists(counter), Generous)).Should().BeTrue();
 
+        var cgroup = home.V2BoxDirectory(box.Id);
         await box.PauseAsync(Token);
-        var events = await File.ReadAllTextAsync(Path.Combine(home.V2BoxDirectory(box.Id), "cgroup.events"), Token);
+        var freeze = await File.ReadAllTextAsync(Path.Combine(cgroup, "cgroup.freeze"), Token);
+        var events = await File.ReadAllTextAsync(Path.Combine(cgroup, "cgroup.events"), Token);
         var frozenAt = await File.ReadAllTextAsync(counter, Token);
         await Task.Delay(300, Token);
         var stillAt = await File.ReadAllTextAsync(counter, Token);
         await box.ResumeAsync(Token);
+        var thawed = await File.ReadAllTextAsync(Path.Combine(cgroup, "cgroup.events"), Token);
 
+        freeze.Trim().Should().Be("1", "pausing writes the box's cgroup.freeze");
         events.Should().Contain("frozen 1");
+        thawed.Should().Contain("frozen 0");
         stillAt.Should().Be(frozenAt);
         (await box.RefreshAsync(Token)).State.Should().Be(BoxState.Running);
         (await LinuxHome.EventuallyAsync(() => File.ReadAllText(counter) != stillAt, Generous)).Should().BeTrue();
