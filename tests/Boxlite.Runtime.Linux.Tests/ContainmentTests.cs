@@ -46,7 +46,9 @@ public sealed class ContainmentTests : IDisposable
         var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "setsid sh -c 'sleep 1000 &' & " + Shim);
-        await CgroupSandbox.WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 7);
+
+        // The tree in the namespace (the monitor's own processes are outside it).
+        await CgroupSandbox.WaitUntilAsync(() => _sandbox.MarkedProcesses().Count(p => ProcFs.ReadNamespacePids(p) is { Length: > 1 }) >= 7);
 
         var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
 

@@ -25,9 +25,12 @@ internal static class TestCgroups
     }
 
     /// <summary>Kills whatever is left under the parent and removes every directory of it; throws if one stays.</summary>
-    public static void Remove(string parent)
+    public static void Remove(string parent) => Remove(ParentDirectories(parent));
+
+    /// <summary>Kills whatever is left under these directories of a parent and removes them; throws if one stays.</summary>
+    public static void Remove(IReadOnlyList<string> parentDirectories)
     {
-        var deepestFirst = ParentDirectories(parent)
+        var deepestFirst = parentDirectories
             .SelectMany(root => Directory.EnumerateDirectories(root, "*", SearchOption.AllDirectories).Append(root))
             .OrderByDescending(d => d.Count(c => c == '/')).ToList();
         foreach (var kill in deepestFirst.Select(d => Path.Combine(d, "cgroup.kill")).Where(File.Exists))

@@ -121,12 +121,14 @@ internal static class BoxHost
         return new BoxRuntime(options, SqliteBoxStore.Open(home), LinuxPlatform.Create(options));
     }
 
+    /// <summary>The box of a verb: <c>BOX_MARKER</c> goes into its environment, <c>BOX_PIDS_MAX</c> is its pids limit.</summary>
     private static BoxOptions Options(bool detached, string isolation, string[] command) => new()
     {
         Command = command[0],
         Args = command[1..],
         Detached = detached,
         Isolation = Enum.Parse<BoxIsolation>(isolation),
+        Limits = int.TryParse(Environment.GetEnvironmentVariable("BOX_PIDS_MAX"), out var pids) ? new BoxLimits { PidsMax = pids } : BoxLimits.None,
         Environment = Environment.GetEnvironmentVariable("BOX_MARKER") is { } marker
             ? new Dictionary<string, string> { ["BOX_MARKER"] = marker }
             : new Dictionary<string, string>(),

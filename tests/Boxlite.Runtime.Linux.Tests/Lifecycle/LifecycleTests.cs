@@ -164,14 +164,19 @@ public sealed class LifecycleTests
         var box = await home.Runtime.RunAsync(home.Sh(Counting.DaemonScript(counter) + "; sleep 1000"), Token);
         (await Counting.MovesPastAsync(counter, await Counting.ReadAsync(counter))).Should().BeTrue("the counter runs before the pause");
 
+        var cgroup = home.V2BoxDirectory(box.Id);
         await box.PauseAsync(Token);
-        var events = await File.ReadAllTextAsync(Path.Combine(home.V2BoxDirectory(box.Id), "cgroup.events"), Token);
+        var freeze = await File.ReadAllTextAsync(Path.Combine(cgroup, "cgroup.freeze"), Token);
+        var events = await File.ReadAllTextAsync(Path.Combine(cgroup, "cgroup.events"), Token);
         var frozenAt = await Counting.ReadAsync(counter);
         await Counting.LetRoundsPassAsync();
         var stillAt = await Counting.ReadAsync(counter);
         await box.ResumeAsync(Token);
+        var thawed = await File.ReadAllTextAsync(Path.Combine(cgroup, "cgroup.events"), Token);
 
+        freeze.Trim().Should().Be("1", "pausing writes the box's cgroup.freeze");
         events.Should().Contain("frozen 1");
+        thawed.Should().Contain("frozen 0");
         stillAt.Should().Be(frozenAt, "the daemonized counter, deep in the box's tree, is frozen too");
         (await box.RefreshAsync(Token)).State.Should().Be(BoxState.Running);
         (await Counting.MovesPastAsync(counter, stillAt)).Should().BeTrue("resuming lets it count again");

@@ -1,15 +1,23 @@
 using Boxlite.Runtime.Linux.Cgroups;
 using Boxlite.Runtime.Platform;
+using Boxlite.Runtime.Linux.Interop;
+using Boxlite.Runtime.Linux.Processes;
+using Boxlite.Runtime.Linux.Reaping;
 using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
 
 /// <summary>
-/// A temporary home and a test-unique cgroup parent (<c>boxlite-test-*</c>) for real boxes. Disposing removes every
-/// box (force), then the parent cgroups and the home: a test leaves no process, cgroup or directory behind.
+/// A temporary home and a test-unique cgroup parent (<c>boxlite-test-*</c>) for real boxes, for root or for a user
+/// with a delegated cgroup v2 subtree. Disposing removes every box (force), then the parent cgroups and the home: a
+/// test leaves no process, cgroup or directory behind.
 /// </summary>
 internal sealed class LinuxHome : IAsyncDisposable
 {
+    /// <summary>The platform this host and user get by default (the reaper honours <c>$BOXLITE_REAPER</c>).</summary>
+    private static readonly Lazy<LinuxBoxPlatform?> Default = new(() =>
+        OperatingSystem.IsLinux() ? (LinuxBoxPlatform)LinuxPlatform.Create(new BoxliteOptions { CgroupParent = "boxlite-test-probe" }) : null);
+
     /// <summary>A home in <paramref name="parent"/> (default: the temp directory), its options adjusted by <paramref name="configure"/>.</summary>
     public LinuxHome(Action<BoxliteOptions>? configure = null, string? parent = null)
     {
@@ -18,18 +26,35 @@ internal sealed class LinuxHome : IAsyncDisposable
         CgroupParent = "boxlite-test-" + tag;
         Options = new BoxliteOptions { HomeDirectory = Home, CgroupParent = CgroupParent, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
         configure?.Invoke(Options);
+        Layout = CgroupDiscovery.Discover(CgroupFileSystem.Instance, CgroupParent, Libc.geteuid() == 0, CgroupDiscovery.RunningKernel());
         Runtime = Open();
     }
 
-    /// <summary>True when this process can run real boxes: root, and a cgroup v2 hierarchy.</summary>
-    public static bool CanRunBoxes { get; } =
-        Environment.UserName == "root" && File.ReadAllText("/proc/self/mountinfo").Contains(" - cgroup2 ", StringComparison.Ordinal);
+    /// <summary>Where box cgroups go for this host and user by default, or null off Linux.</summary>
+    public static CgroupLayout? DefaultLayout => Default.Value?.Layout;
 
-    public const string SkipReason = "needs root and a writable cgroup v2 hierarchy (CI runs as root)";
+    /// <summary>True when this process can run real boxes of any isolation: its default reaper reaps by cgroup.</summary>
+    public static bool CanRunBoxes => Default.Value?.Reaper is CgroupReaper;
+
+    /// <summary>Why <see cref="CanRunBoxes"/> is false.</summary>
+    public static string SkipReason => Default.Value is { } platform
+        ? $"needs a cgroup v2 hierarchy this user can write (root, or a delegated subtree) for a cgroup reaper; here {platform.Reaper.Name} is active: {platform.Layout.BoxRootDetail}"
+        : "needs Linux";
+
+    /// <summary>True when this process can run boxes with a private PID namespace and reap them whole without a cgroup (pidns-init).</summary>
+    public static bool CanRunNamespacedBoxes => NamespaceReaperSupport?.IsSupported == true;
+
+    /// <summary>Why <see cref="CanRunNamespacedBoxes"/> is false.</summary>
+    public static string NamespacedSkipReason => NamespaceReaperSupport?.Reason ?? "needs Linux";
+
+    private static ReaperSupport? NamespaceReaperSupport => Default.Value?.Reapers.OfType<PidNamespaceInitReaper>().Single().Support;
 
     public string Home { get; }
 
     public string CgroupParent { get; }
+
+    /// <summary>Where this home's box cgroups go, for this user.</summary>
+    public CgroupLayout Layout { get; }
 
     public BoxliteOptions Options { get; }
 
@@ -40,9 +65,6 @@ internal sealed class LinuxHome : IAsyncDisposable
 
     /// <summary>Another runtime on the same home, as a second process would open it (on <paramref name="platform"/> if given).</summary>
     public BoxRuntime Open(IBoxPlatform? platform = null) => new(Options, SqliteBoxStore.Open(Home), platform ?? LinuxPlatform.Create(Options), ownsStore: true);
-
-    /// <summary>The cgroup layout the runtime's platform found.</summary>
-    public CgroupLayout Layout => ((LinuxBoxPlatform)Runtime.Platform).Layout;
 
     /// <summary>The box's cgroup directory and every directory below it, in the v2 hierarchy and each v1 hierarchy.</summary>
     public List<string> BoxCgroupTree(BoxId id) =>
@@ -82,11 +104,25 @@ internal sealed class LinuxHome : IAsyncDisposable
     /// <summary>Live processes of the commands' own trees (of the box with that <c>BOX_INDEX</c>), whatever the monitors run beside them.</summary>
     public int CountTree(int? index = null) => Markers.Carrying($"BOX_TREE={TreeMarker}-" + (index is null ? "" : $"{index}\0")).Count;
 
-    /// <summary>Directories of this test's cgroup parent in every hierarchy (v2 and v1).</summary>
-    public IEnumerable<string> ParentDirectories() => TestCgroups.ParentDirectories(CgroupParent);
+    /// <summary>
+    /// The processes of the box's command (its <c>cmd</c> cgroup and below), without the monitor, its log writers or
+    /// a test host: what a test waits for before it ends the box.
+    /// </summary>
+    public List<int> CommandTree(BoxId id)
+    {
+        var dir = Path.Combine(V2BoxDirectory(id), BoxCgroups.CommandCgroup);
+        return Directory.Exists(dir)
+            ? [.. Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories).Prepend(dir)
+                .SelectMany(d => ProcFs.ParsePids(ProcFs.TryRead(Path.Combine(d, "cgroup.procs"))))]
+            : [];
+    }
 
-    public string V2BoxDirectory(BoxId id) =>
-        ParentDirectories().Select(p => Path.Combine(p, id.Value)).FirstOrDefault(d => File.Exists(Path.Combine(d, "cgroup.events"))) ?? "(none)";
+    /// <summary>Directories of this test's cgroup parent in every hierarchy (v2 and v1).</summary>
+    public IEnumerable<string> ParentDirectories() =>
+        new[] { Layout.BoxRoot }.OfType<string>().Concat(Layout.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, CgroupParent))).Where(Directory.Exists);
+
+    /// <summary>The box's v2 cgroup (which exists only while the box has one).</summary>
+    public string V2BoxDirectory(BoxId id) => Layout.BoxRoot is null ? "(none)" : Layout.BoxDirectory(id);
 
     /// <summary>Box cgroups left under this test's parent, in any hierarchy.</summary>
     public List<string> LeftoverCgroups() => ParentDirectories().SelectMany(Directory.EnumerateDirectories).ToList();
@@ -125,7 +161,7 @@ internal sealed class LinuxHome : IAsyncDisposable
         }
 
         await Runtime.DisposeAsync();
-        TestCgroups.Remove(CgroupParent);
+        TestCgroups.Remove(ParentDirectories().ToList());
 
         // A monitor-exit callback of a disposed runtime may still touch the home for a moment.
         for (var attempt = 0; Directory.Exists(Home); attempt++)
