@@ -13,9 +13,11 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
     private const string NamespaceInit =
         "s=$0; f=$1; shift; \"$s\" -c 'set -C; echo $$ >\"$0\" || exit 125; " + BoxLaunchPlan.ApplyEnvironment + "' \"$f\" \"$@\"; exit $?";
 
-    // Inside bubblewrap the control directory is out of sight: the namespace pid goes to descriptor 3, which the
-    // wrapper closes before the command runs.
-    private const string SandboxWrapper = "echo $$ >&3 || exit 125; exec 3>&-; " + BoxLaunchPlan.ApplyEnvironment;
+    // bubblewrap's own pid 1 waits for every process of the namespace, so a daemon the command left would keep the
+    // namespace alive after the command (and so the monitor) ended, with nothing left that knows it is the box's. With
+    // --as-pid-1 a shell is pid 1 instead, as under unshare, and the namespace ends with the command. (The control
+    // directory is out of sight inside: no namespace pid is recorded.)
+    private const string SandboxInit = "\"$0\" -c '" + BoxLaunchPlan.ApplyEnvironment + "' boxlite-command \"$@\"; exit $?";
 
     /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
     public void EnsureSupported(BoxIsolation isolation)
@@ -63,7 +65,7 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
                 return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile] };
 
             case BoxIsolation.Bubblewrap:
-                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxWrapper, "boxlite-command"], NamespacePidOnDescriptor3 = true };
+                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxInit, tools.Shell!] };
 
             default:
                 return plan;
@@ -98,7 +100,7 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
             bwrap.Add("--die-with-parent");
         }
 
-        bwrap.AddRange(["--chdir", box.CommandDirectory, "--"]);
+        bwrap.AddRange(["--as-pid-1", "--chdir", box.CommandDirectory, "--"]);
         return bwrap;
     }
 

@@ -84,7 +84,7 @@ public sealed class ContainmentPathTests
         var whileOneLives = home.ParentDirectories().Count();
         await home.Runtime.RemoveAsync(b.Id.Value, force: true, Token);
 
-        whileOneLives.Should().BeGreaterThanOrEqualTo(2, "the v2 parent and the v1 counterparts stay while a box uses them");
+        whileOneLives.Should().BeGreaterThanOrEqualTo(home.Layout.V1Mounts.Count > 0 ? 2 : 1, "the v2 parent (and its v1 counterparts on a hybrid host) stay while a box uses them");
         home.ParentDirectories().Should().BeEmpty();
     }
 
