@@ -94,6 +94,14 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
         }
 
         bwrap.AddRange(["--tmpfs", home, "--bind", box.WorkDirectory, box.WorkDirectory]);
+        if (!isRoot)
+        {
+            // Without root bwrap makes a user namespace; for any uid but 0 inside, it nests a second one to mount /dev,
+            // and the box's namespaces then belong to a user namespace no exec can enter. Mapped to 0 (as unshare's
+            // --map-root-user does) there is one, and the box holds no capability in it (--cap-drop ALL).
+            bwrap.AddRange(["--uid", "0", "--gid", "0"]);
+        }
+
         if (!options.Detached)
         {
             // An attached box dies with its monitor; a detached one must survive any parent.
@@ -135,10 +143,10 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
             return [.. enter, "--pid", "--mount", "--wd", "--", .. apply];
         }
 
-        // In a bubblewrap box it gets no more capability than the box's own processes (root would keep them all).
-        string[] dropCapabilities = isRoot
-            ? [LinuxTools.Require(tools.Setpriv, "setpriv", "util-linux", "to exec into a bubblewrap box without capabilities"), "--bounding-set=-all", "--inh-caps=-all", "--"]
-            : [];
+        // In a bubblewrap box it gets no more capability than the box's own processes: root would keep them all, and
+        // entering the box's user namespace grants them all in it.
+        string[] dropCapabilities =
+            [LinuxTools.Require(tools.Setpriv, "setpriv", "util-linux", "to exec into a bubblewrap box without capabilities"), "--bounding-set=-all", "--inh-caps=-all", "--"];
         return [.. enter, "--pid", "--mount", "--ipc", "--uts", "--wd", "--", .. dropCapabilities, .. apply];
     }
 
