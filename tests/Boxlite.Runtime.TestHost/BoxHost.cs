@@ -32,7 +32,7 @@ internal static class BoxHost
     /// </summary>
     public static async Task<int> ExecAsync(string[] args)
     {
-        await using var runtime = Open(args[0], new BoxliteOptions { HomeDirectory = args[0] }.CgroupParent);
+        await using var runtime = Open(args[0], cgroupParent: null);
         var box = await runtime.RunAsync(Options(detached: true, args[1], ["/bin/sh", "-c", "echo ready; exec sleep 1000"]));
         try
         {
@@ -85,10 +85,10 @@ internal static class BoxHost
         return 0;
     }
 
-    private static BoxRuntime Open(string home, string cgroupParent)
+    private static BoxRuntime Open(string home, string? cgroupParent)
     {
-        var options = new BoxliteOptions { HomeDirectory = home, CgroupParent = cgroupParent, RecoverOnStart = false };
-        return new BoxRuntime(options, SqliteBoxStore.Open(home), LinuxPlatform.Create(options));
+        var options = new BoxliteOptions { HomeDirectory = home, RecoverOnStart = false };
+        return new BoxliteRuntimeBuilder(options).AddLinux(o => o.CgroupParent = cgroupParent).Build();
     }
 
     private static BoxOptions Options(bool detached, string isolation, string[] command) => new()

@@ -14,7 +14,7 @@ internal sealed class LinuxHome : IAsyncDisposable
         var tag = Guid.NewGuid().ToString("N")[..12];
         Home = Path.Combine(parent ?? Path.GetTempPath(), "boxlite-test-" + tag);
         CgroupParent = "boxlite-test-" + tag;
-        Options = new BoxliteOptions { HomeDirectory = Home, CgroupParent = CgroupParent, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
+        Options = new BoxliteOptions { HomeDirectory = Home, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
         Runtime = Open();
     }
 
@@ -36,7 +36,11 @@ internal sealed class LinuxHome : IAsyncDisposable
     public string Marker { get; } = "m" + Guid.NewGuid().ToString("N");
 
     /// <summary>Another runtime on the same home, as a second process would open it.</summary>
-    public BoxRuntime Open() => new(Options, SqliteBoxStore.Open(Home), LinuxPlatform.Create(Options), ownsStore: true);
+    public BoxRuntime Open() => Open(Options, CgroupParent);
+
+    /// <summary>A runtime built as a host builds it: these settings, the Linux platform with box cgroups under <paramref name="cgroupParent"/>.</summary>
+    public static BoxRuntime Open(BoxliteOptions options, string cgroupParent) =>
+        new BoxliteRuntimeBuilder(options).AddLinux(o => o.CgroupParent = cgroupParent).Build();
 
     public BoxOptions Sh(string script, BoxIsolation isolation = BoxIsolation.None, bool detached = true) => new()
     {

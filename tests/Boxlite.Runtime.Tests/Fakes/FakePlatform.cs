@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Boxlite.Runtime.Platform;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Boxlite.Runtime.Tests.Fakes;
 
@@ -9,7 +10,12 @@ namespace Boxlite.Runtime.Tests.Fakes;
 /// </summary>
 internal sealed class FakePlatform : IBoxPlatform
 {
-    public FakePlatform() => Reaper = new GroupReaper(this);
+    /// <summary>A platform whose reaper is picked, as a real platform picks it, among its own and <paramref name="context"/>'s registered ones.</summary>
+    public FakePlatform(PlatformContext? context = null)
+    {
+        var own = new GroupReaper(this);
+        Reaper = context is null ? own : ReaperSelection.Select(context.Options.Reaper, context.RegisteredReapers, [own], NullLogger.Instance);
+    }
 
     public string Name => "fake";
 
@@ -147,4 +153,12 @@ internal enum FakeReaperBehaviour
 {
     Normal,
     Survivors,
+}
+
+/// <summary>Makes fake platforms for a builder or a container: the given one, or a new one per runtime.</summary>
+internal sealed class FakePlatformFactory(IBoxPlatform? platform = null) : BoxPlatformFactory
+{
+    public override string Name => "fake";
+
+    public override IBoxPlatform Create(PlatformContext context) => platform ?? new FakePlatform(context);
 }
