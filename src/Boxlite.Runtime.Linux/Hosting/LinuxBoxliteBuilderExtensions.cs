@@ -27,19 +27,7 @@ public static class LinuxBoxliteBuilderExtensions
             return builder;
         }
 
-        var options = builder.Services.AddValidatedOptions<LinuxOptions>(o => o.Validate())
-            .Configure<IServiceProvider>((o, sp) =>
-            {
-                if (BoxliteConfiguration.PlatformSection(sp, "Linux") is { } section)
-                {
-                    section.Bind(o);
-                }
-            });
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
+        BoxliteConfiguration.AddPlatformOptions<LinuxOptions>(builder.Services, "Linux", o => o.Validate(), (section, o) => section.Bind(o), configure);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<BoxPlatformFactory, LinuxPlatform>(sp =>
             new LinuxPlatform(sp.GetRequiredService<IOptions<LinuxOptions>>().Value)));
         return builder;

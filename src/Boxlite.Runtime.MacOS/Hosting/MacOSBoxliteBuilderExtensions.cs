@@ -29,19 +29,7 @@ public static class MacOSBoxliteBuilderExtensions
             return builder;
         }
 
-        var options = builder.Services.AddValidatedOptions<MacOSOptions>(o => o.Validate())
-            .Configure<IServiceProvider>((o, sp) =>
-            {
-                if (BoxliteConfiguration.PlatformSection(sp, "MacOS") is { } section)
-                {
-                    section.Bind(o);
-                }
-            });
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-
+        BoxliteConfiguration.AddPlatformOptions<MacOSOptions>(builder.Services, "MacOS", o => o.Validate(), (section, o) => section.Bind(o), configure);
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<BoxPlatformFactory, MacOSPlatform>(sp =>
             new MacOSPlatform(sp.GetRequiredService<IOptions<MacOSOptions>>().Value)));
         return builder;

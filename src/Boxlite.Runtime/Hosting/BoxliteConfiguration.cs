@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -17,9 +18,27 @@ internal sealed class BoxliteConfiguration(Func<IServiceProvider, IConfiguration
         services.AddOptions<BoxliteOptions>().Configure<IServiceProvider>((options, sp) => section(sp).Bind(options));
     }
 
-    /// <summary>The sub-section <paramref name="platform"/> of the Boxlite section, or null when none was given.</summary>
-    public static IConfiguration? PlatformSection(IServiceProvider services, string platform) =>
-        services.GetService<BoxliteConfiguration>() is { } configuration ? configuration.Section(services).GetSection(platform) : null;
+    /// <summary>
+    /// Adds a platform's settings: bound by <paramref name="bind"/> (the platform's generated binder) from the sub-section
+    /// <paramref name="platform"/> of the Boxlite section, if any, then adjusted by <paramref name="configure"/>, and
+    /// checked by <paramref name="validate"/> when the host starts.
+    /// </summary>
+    public static void AddPlatformOptions<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicParameterlessConstructor)] T>(
+        IServiceCollection services, string platform, Func<T, IReadOnlyList<string>> validate, Action<IConfiguration, T> bind, Action<T>? configure)
+        where T : class
+    {
+        var options = services.AddValidatedOptions(validate).Configure<IServiceProvider>((o, sp) =>
+        {
+            if (sp.GetService<BoxliteConfiguration>() is { } configuration)
+            {
+                bind(configuration.Section(sp).GetSection(platform), o);
+            }
+        });
+        if (configure is not null)
+        {
+            options.Configure(configure);
+        }
+    }
 
     private IConfiguration Section(IServiceProvider services) => section(services);
 }
