@@ -75,6 +75,17 @@ public sealed class ReaperRegistrationTests : IDisposable
     }
 
     [Fact]
+    public async Task A_factory_typed_only_as_the_contract_registers_each_reaper_it_is_given()
+    {
+        await using var provider = Provider(b => b
+            .AddTreeReaper<ITreeReaper>(_ => new StubReaper("weak", ReapGuarantee.SingleProcess))
+            .AddTreeReaper<ITreeReaper>(_ => new StubReaper("strong", ReapGuarantee.WholeTree)));
+
+        provider.GetServices<ITreeReaper>().Select(r => r.Name).Should().Equal("weak", "strong");
+        provider.GetRequiredService<IBoxRuntime>().ReaperName.Should().Be("strong");
+    }
+
+    [Fact]
     public async Task A_reaper_named_like_another_is_refused_when_the_runtime_is_made()
     {
         await using var provider = Provider(b => b.AddTreeReaper(_ => new StubReaper("fake-group", ReapGuarantee.WholeTree)));

@@ -82,14 +82,24 @@ public static class BoxliteServiceCollectionExtensions
 
     /// <summary>
     /// Registers a reaper of your own made by <paramref name="factory"/> (once, as a singleton); chosen as with
-    /// <see cref="AddTreeReaper{TReaper}(IBoxliteBuilder)"/>. Registering the same type again does nothing.
+    /// <see cref="AddTreeReaper{TReaper}(IBoxliteBuilder)"/>. Registering the same type again does nothing, except for a
+    /// factory typed only as <see cref="ITreeReaper"/>: nothing tells its reapers apart, so each is registered.
     /// </summary>
     public static IBoxliteBuilder AddTreeReaper<TReaper>(this IBoxliteBuilder builder, Func<IServiceProvider, TReaper> factory)
         where TReaper : class, ITreeReaper
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(factory);
-        builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<ITreeReaper, TReaper>(factory));
+        var descriptor = ServiceDescriptor.Singleton<ITreeReaper, TReaper>(factory);
+        if (typeof(TReaper) == typeof(ITreeReaper))
+        {
+            builder.Services.Add(descriptor);
+        }
+        else
+        {
+            builder.Services.TryAddEnumerable(descriptor);
+        }
+
         return builder;
     }
 
