@@ -45,10 +45,10 @@ public sealed class BoxliteOptions
 
     /// <summary>
     /// The reaper to use by name: a built-in one (e.g. <c>cgroup-freeze-kill</c>) or one registered with
-    /// <c>AddTreeReaper</c>. Null picks the supported reaper with the strongest guarantee, a registered reaper before a
-    /// built-in one of the same guarantee (registered ones in registration order).
+    /// <c>AddTreeReaper</c>; default <c>$BOXLITE_REAPER</c>, else null. Null picks the supported reaper with the strongest
+    /// guarantee, a registered reaper before a built-in one of the same guarantee (registered ones in registration order).
     /// </summary>
-    public string? Reaper { get; set; }
+    public string? Reaper { get; set; } = Environment.GetEnvironmentVariable("BOXLITE_REAPER") is { Length: > 0 } named ? named : null;
 
     /// <summary>The most bytes kept of each of a box's stdout and stderr (rounded down to 512); output past it is dropped.</summary>
     public long MaxLogBytes { get; set; } = 16L * 1024 * 1024;

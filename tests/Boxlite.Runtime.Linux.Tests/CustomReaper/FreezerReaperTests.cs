@@ -34,6 +34,7 @@ public sealed class FreezerReaperTests : IAsyncDisposable
                 o.HomeDirectory = _home;
                 o.RecoverOnStart = false;
                 o.DefaultStopTimeout = TimeSpan.FromSeconds(5);
+                o.Reaper = null; // the platform's pick, whatever $BOXLITE_REAPER forces
             })
             .AddLinux(o => o.CgroupParent = "boxlite-test-" + _tag)
             .AddFreezerReaper(FreezerParent);
@@ -99,7 +100,7 @@ public sealed class FreezerReaperTests : IAsyncDisposable
     {
         Assert.SkipWhen(Missing.Value is not null, Missing.Value ?? "");
         var health = await _provider.GetRequiredService<BoxliteHealthCheck>().CheckHealthAsync(new HealthCheckContext(), Token);
-        var diagnosis = new BoxliteRuntimeBuilder().Configure(o => o.HomeDirectory = _home).AddLinux().AddTreeReaper(new FreezerReaper(FreezerParent)).Diagnose();
+        var diagnosis = Builder().AddTreeReaper(new FreezerReaper(FreezerParent)).Diagnose();
 
         Runtime.ReaperName.Should().Be(FreezerReaper.MethodName);
         health.Status.Should().Be(HealthStatus.Healthy);
@@ -116,7 +117,7 @@ public sealed class FreezerReaperTests : IAsyncDisposable
         Assert.SkipUnless(OperatingSystem.IsLinux(), "Linux only");
         var absent = new FreezerReaper(mount: "/nonexistent/freezer");
 
-        var diagnosis = new BoxliteRuntimeBuilder().Configure(o => o.HomeDirectory = _home).AddLinux().AddTreeReaper(absent).Diagnose();
+        var diagnosis = Builder().AddTreeReaper(absent).Diagnose();
 
         absent.Support.IsSupported.Should().BeFalse();
         absent.Support.Reason.Should().Contain("/nonexistent/freezer");
@@ -162,6 +163,12 @@ public sealed class FreezerReaperTests : IAsyncDisposable
             Directory.Delete(_home, recursive: true);
         }
     }
+
+    private BoxliteRuntimeBuilder Builder() => new BoxliteRuntimeBuilder().Configure(o =>
+    {
+        o.HomeDirectory = _home;
+        o.Reaper = null;
+    }).AddLinux();
 
     private BoxOptions Sh(string script) => new()
     {
