@@ -87,7 +87,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
             monitor.Go(claimed.Options.Detached);
             runtime.TrackMonitor(running, monitor);
             Info = running;
-            BoxliteDiagnostics.BoxesStarted.Add(1);
+            runtime.Metrics.BoxesStarted.Add(1);
             Log.BoxStarted(runtime.Logger, Id, monitor.Pid, runtime.Platform.Reaper.Name);
         }
         catch (Exception e)

@@ -24,8 +24,12 @@ internal sealed class BoxRuntime : IBoxRuntime
     private readonly bool _ownsStore;
     private int _disposed;
 
-    /// <summary>Creates the runtime; with <paramref name="ownsStore"/> it disposes the store when it is disposed.</summary>
-    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null, bool ownsStore = false)
+    /// <summary>
+    /// Creates the runtime; with <paramref name="ownsStore"/> it disposes the store when it is disposed. Hosts build it
+    /// through <see cref="BoxliteRuntimeBuilder"/> (which <c>AddBoxlite()</c> uses too).
+    /// </summary>
+    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null,
+        bool ownsStore = false, BoxliteMetrics? metrics = null)
     {
         var problems = options.Validate();
         if (problems.Count > 0)
@@ -38,6 +42,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         _ownsStore = ownsStore;
         Platform = platform;
         Time = time ?? TimeProvider.System;
+        Metrics = metrics ?? BoxliteMetrics.Shared;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Boxlite.Runtime");
         var home = options.ResolvedHomeDirectory;
         BoxesDirectory = Path.Combine(home, BoxliteHome.BoxesDirectoryName);
@@ -60,6 +65,8 @@ internal sealed class BoxRuntime : IBoxRuntime
     internal IBoxPlatform Platform { get; }
 
     internal TimeProvider Time { get; }
+
+    internal BoxliteMetrics Metrics { get; }
 
     internal ILogger Logger { get; }
 
@@ -440,9 +447,9 @@ internal sealed class BoxRuntime : IBoxRuntime
         {
             var report = await Platform.Reaper.ReapAsync(Context(info), Options.ReapTimeout, cancellationToken).ConfigureAwait(false);
             var method = new KeyValuePair<string, object?>("method", report.Method);
-            BoxliteDiagnostics.Reaps.Add(1, method);
-            BoxliteDiagnostics.ReapDuration.Record(report.Duration.TotalMilliseconds, method);
-            BoxliteDiagnostics.ProcessesKilled.Add(report.ProcessesKilled, method);
+            Metrics.Reaps.Add(1, method);
+            Metrics.ReapDuration.Record(report.Duration.TotalMilliseconds, method);
+            Metrics.ProcessesKilled.Add(report.ProcessesKilled, method);
             if (report.ProcessesKilled > 0)
             {
                 Log.BoxReaped(Logger, info.Id, report.Method, report.ProcessesKilled, report.Duration.TotalMilliseconds);
