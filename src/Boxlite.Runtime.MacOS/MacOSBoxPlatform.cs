@@ -125,15 +125,15 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
     public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(box);
-        var plan = await _reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+        var containment = await _reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
         // Every macOS monitor gets a session of its own: terminal signals (Ctrl-C, hang-up) would otherwise kill the
         // monitor and the keeper but not the box's group, and without a controlling terminal no box process can stop
         // on SIGTTIN. An attached box still dies with its host through the monitor's pipe.
-        return plan with
+        return new BoxLaunchPlan
         {
-            CommandPrefix = [.. plan.CommandPrefix, .. IsolationPrefix(box), .. ApplyEnvironment],
+            Containment = containment,
+            CommandPrefix = [.. GroupKeeperScript.KeeperPrefix(GroupKeepers.BoxKeeperFile(box)), .. IsolationPrefix(box), .. ApplyEnvironment],
             SessionPrefix = GroupKeeperScript.SessionPrefix,
-            KillPidFile = GroupKeepers.BoxKeeperFile(box),
         };
     }
 

@@ -102,9 +102,8 @@ public sealed class MacOSPlatformTests : IDisposable
         rest.Skip(5).Should().Equal(["--", .. MacOSBoxPlatform.ApplyEnvironment], "the box's environment is applied inside the sandbox, right before the command");
         Directory.Exists(temp).Should().BeTrue();
         plan.SessionPrefix.Should().Equal(GroupKeeperScript.SessionPrefix);
-        plan.JoinFiles.Should().BeEmpty();
-        plan.KillFile.Should().BeNull();
-        plan.ProcsFile.Should().BeNull();
+        plan.Containment.MonitorJoinFiles.Should().BeEmpty();
+        plan.Containment.Kill.Should().Be(new CommandKill.KeeperKill(GroupKeepers.BoxKeeperFile(box.Context)), "the monitor tells the keeper to kill its group");
     }
 
     [Fact]

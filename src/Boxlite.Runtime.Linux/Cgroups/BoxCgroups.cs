@@ -111,7 +111,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     /// <see cref="BoxStartException"/> says what failed.
     /// </summary>
     /// <returns>The monitor's join files (v2) and the command's (v2, then v1).</returns>
-    public BoxLaunchPlan Create(BoxId id, BoxLimits limits, BoxIsolation isolation)
+    public BoxContainment Create(BoxId id, BoxLimits limits, BoxIsolation isolation)
     {
         EnsureLimitsSupported(limits, isolation);
         var box = Of(id);
@@ -208,7 +208,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     private int RemoveIfOwnedAndEmpty(IEnumerable<string> parents) =>
         parents.Distinct().Count(p => Path.GetFileName(p).StartsWith(OwnedParentPrefix, StringComparison.Ordinal) && fs.RemoveDirectory(p) == 0);
 
-    private BoxLaunchPlan CreateIn(BoxCgroup box, BoxLimits limits, List<string> created)
+    private BoxContainment CreateIn(BoxCgroup box, BoxLimits limits, List<string> created)
     {
         EnsureBoxRoot();
         CreateFresh(box.Directory, created);
@@ -235,7 +235,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
             }
         }
 
-        return new BoxLaunchPlan { JoinFiles = [Path.Combine(box.MonitorDirectory, "cgroup.procs")], CommandJoinFiles = commandJoin };
+        return new BoxContainment { MonitorJoinFiles = [Path.Combine(box.MonitorDirectory, "cgroup.procs")], CommandJoinFiles = commandJoin };
     }
 
     private BoxCgroup At(string path) =>

@@ -9,13 +9,9 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
     // The first process of a fresh PID namespace ignores every signal it has no handler for, so a plain command
     // there would never see its stop signal. A shell stays pid 1 (reaping orphans) and runs the wrapper, and so the
     // command, as pid 2 in the foreground; "exit $?" keeps sh from exec'ing its last command in place. The wrapper
-    // records the command's namespace pid in a fresh file (noclobber), then applies the box's environment and execs it.
+    // applies the box's environment and execs the command.
     private const string NamespaceInit =
-        "s=$0; f=$1; shift; \"$s\" -c 'set -C; echo $$ >\"$0\" || exit 125; " + BoxLaunchPlan.ApplyEnvironment + "' \"$f\" \"$@\"; exit $?";
-
-    // Inside bubblewrap the control directory is out of sight: the namespace pid goes to descriptor 3, which the
-    // wrapper closes before the command runs.
-    private const string SandboxWrapper = "echo $$ >&3 || exit 125; exec 3>&-; " + BoxLaunchPlan.ApplyEnvironment;
+        "\"$0\" -c '" + BoxLaunchPlan.ApplyEnvironment + "' boxlite-command \"$@\"; exit $?";
 
     /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
     public void EnsureSupported(BoxIsolation isolation)
@@ -60,10 +56,10 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
                 }
 
                 unshare.AddRange(["--pid", "--fork", "--mount-proc", "--"]);
-                return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile] };
+                return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!] };
 
             case BoxIsolation.Bubblewrap:
-                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxWrapper, "boxlite-command"], NamespacePidOnDescriptor3 = true };
+                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-command"] };
 
             default:
                 return plan;

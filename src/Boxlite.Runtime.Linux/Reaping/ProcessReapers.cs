@@ -17,8 +17,8 @@ internal abstract class ProcessReaper(TimeProvider time) : ITreeReaper
     public abstract ReaperSupport Support { get; }
 
     // No containment to create: the monitor's kill of the command's rest has nothing to work with either.
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new BoxLaunchPlan());
+    public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new BoxContainment());
 
     public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>([.. Targets(box).Select(t => t.Pid).Distinct().Select(ProcFs.Describe)]);
