@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
+using Boxlite.Runtime.Launch;
 using Boxlite.Runtime.Linux.Monitor;
 using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.Platform;
@@ -28,6 +29,19 @@ public sealed class CompiledMonitorTests : MonitorContract
         await monitor.Exited.WaitAsync(Generous, Token);
 
         (await LogOfAsync(box)).Select(l => l.Text).Should().Equal("one", "two", "end");
+    }
+
+    [Fact]
+    public async Task An_exec_reads_the_stdin_it_is_given_then_end_of_file()
+    {
+        var box = NewBox(Sh("true"));
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes("one\ntwo\n"));
+        var lines = new List<BoxLogLine>();
+
+        var code = await BoxExec.RunAsync(box, Plan, "/bin/sh", ["-c", "cat; echo end; exit 3"], input, lines.Add, Token).WaitAsync(Generous, Token);
+
+        code.Should().Be(3);
+        lines.Select(l => l.Text).Should().Equal("one", "two", "end");
     }
 
     [Fact]
