@@ -287,7 +287,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
             ExitCode = status?.Code ?? 128 + 9,
             KilledBy = status is null || status.Reason == ExitStatus.HostGone ? "KILL" : null,
             FinishedAt = runtime.Time.GetUtcNow(),
-            StatusReason = status is null ? $"reaped by {report.Method}" : null,
+            StatusReason = report.OutOfMemoryReason ?? (status is null ? $"reaped by {report.Method}" : null),
         };
         var stored = await runtime.Store.TryUpdateAsync(exited, CancellationToken.None).ConfigureAwait(false)
             ?? throw new InvalidBoxStateException(Id, BoxState.Stopping, "the record changed while stopping");

@@ -368,7 +368,7 @@ internal sealed class BoxRuntime : IBoxRuntime
 
             var context = Context(current);
             await LetMonitorFinishAsync(current, cancellationToken).ConfigureAwait(false);
-            await ReapAsync(current, cancellationToken).ConfigureAwait(false);
+            var report = await ReapAsync(current, cancellationToken).ConfigureAwait(false);
             var status = ExitStatus.TryRead(context);
             var updated = status is null
                 ? current with
@@ -383,7 +383,7 @@ internal sealed class BoxRuntime : IBoxRuntime
                     ExitCode = status.Code,
                     FinishedAt = Time.GetUtcNow(),
                     KilledBy = status.Reason == ExitStatus.HostGone ? "KILL" : null,
-                    StatusReason = status.Reason == ExitStatus.HostGone ? "the runtime that owned this attached box died" : null,
+                    StatusReason = status.Reason == ExitStatus.HostGone ? "the runtime that owned this attached box died" : report.OutOfMemoryReason,
                 };
 
             var stored = await Store.TryUpdateAsync(updated, cancellationToken).ConfigureAwait(false);
