@@ -119,7 +119,7 @@ public sealed class PidNamespaceReaperTests
     private static LinuxHome Home()
     {
         Assert.SkipUnless(LinuxHome.CanRunNamespacedBoxes, LinuxHome.NamespacedSkipReason);
-        return new LinuxHome(Reaper);
+        return new LinuxHome(o => o.Reaper = Reaper);
     }
 
     /// <summary>Starts a box in the test host with the pidns-init reaper (through <c>BOXLITE_REAPER</c>), then SIGKILLs the host.</summary>
