@@ -127,7 +127,7 @@ public sealed class PidNamespaceReaperTests
     {
         using var host = TestHostProcess.Start(
             new Dictionary<string, string> { ["BOX_MARKER"] = home.Marker, ["BOXLITE_REAPER"] = Reaper },
-            "run", home.Home, home.CgroupParent, mode, isolation.ToString(), "/bin/sh", "-c", "sleep 1000 & sleep 1000 & echo ready; wait");
+            "run", home.Home, home.CgroupParent, mode, isolation.ToString(), "1", "/bin/sh", "-c", "sleep 1000 & sleep 1000 & echo ready; wait");
         var id = BoxId.Parse(await host.WaitForLineAsync("id ", Generous));
         await BoxWaits.ForLogLineAsync(await home.Runtime.GetAsync(id.Value, Token), "ready");
         host.KillHard();
