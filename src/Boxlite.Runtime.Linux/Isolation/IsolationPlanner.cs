@@ -87,13 +87,10 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
             bwrap.AddRange(["--bind", wd, wd]);
         }
 
-        bwrap.AddRange(["--tmpfs", home, "--bind", box.WorkDirectory, box.WorkDirectory]);
-        if (!options.Detached)
-        {
-            // An attached box dies with its monitor; a detached one must survive any parent.
-            bwrap.Add("--die-with-parent");
-        }
-
+        // The namespace ends with bwrap's outer process, which exits with the command (or with the monitor, its parent):
+        // otherwise bwrap's init would go on reaping whatever the command left, past the monitor, where the pidns-init
+        // reaper can no longer find it.
+        bwrap.AddRange(["--tmpfs", home, "--bind", box.WorkDirectory, box.WorkDirectory, "--die-with-parent"]);
         bwrap.AddRange(["--chdir", box.CommandDirectory, "--"]);
         return bwrap;
     }
