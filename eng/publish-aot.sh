@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Publishes the boxlite CLI as a NativeAOT single binary: artifacts/aot/<rid>/boxlite (default rid linux-x64).
 # Installs what NativeAOT needs when it is missing and this runs as root (clang, zlib1g-dev, and libsqlite3-dev,
-# whose static SQLite goes into the binary), and fails on any warning of the build, the trimmer or the AOT compiler.
+# whose static SQLite goes into the binary; lld, which with clang builds the Linux box monitor), and fails on any
+# warning of the build, the trimmer or the AOT compiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rid=${1:-linux-x64}
@@ -9,6 +10,7 @@ out=artifacts/aot/$rid
 
 need=()
 command -v clang >/dev/null 2>&1 || need+=(clang)
+command -v ld.lld >/dev/null 2>&1 || need+=(lld)
 for package in zlib1g-dev libsqlite3-dev; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'ok installed' || need+=("$package")
 done

@@ -70,12 +70,12 @@ public sealed partial class FreezerReaper : ITreeReaper
     public string DirectoryOf(BoxId id) => Path.Combine(_root, id.Value);
 
     /// <summary>Makes the box's cgroup (again, if asked again); the monitor, and any process run in the box later, joins it first.</summary>
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
+    public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(box);
         var directory = DirectoryOf(box.Id);
         Directory.CreateDirectory(directory);
-        return ValueTask.FromResult(new BoxLaunchPlan { JoinFiles = [Path.Combine(directory, "cgroup.procs")] });
+        return ValueTask.FromResult(new BoxContainment { MonitorJoinFiles = [Path.Combine(directory, "cgroup.procs")] });
     }
 
     /// <inheritdoc />

@@ -3,6 +3,7 @@ using Boxlite.Runtime.Linux.Cgroups;
 using Boxlite.Runtime.Linux.Hosting;
 using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Isolation;
+using Boxlite.Runtime.Linux.Monitor;
 using Boxlite.Runtime.Linux.Processes;
 using Boxlite.Runtime.Linux.Reaping;
 using Boxlite.Runtime.Platform;
@@ -23,6 +24,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     private readonly TimeProvider _time;
     private readonly TimeSpan _freezeTimeout;
     private readonly IReadOnlyList<ITreeReaper> _registeredReapers;
+    private readonly Lazy<string> _monitor;
 
     internal LinuxBoxPlatform(BoxliteOptions options, LinuxOptions linuxOptions, IReadOnlyList<ITreeReaper> registeredReapers,
         ICgroupFileSystem fs, LinuxTools tools, TimeProvider time, ILogger? logger = null)
@@ -37,6 +39,10 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
         _time = time;
         _freezeTimeout = options.ReapTimeout;
         _registeredReapers = registeredReapers;
+
+        // Installed on first use, when the home is known to be prepared; a failure is thrown again to the next caller.
+        var home = options.ResolvedHomeDirectory;
+        _monitor = new Lazy<string>(() => MonitorBinary.Install(home), LazyThreadSafetyMode.PublicationOnly);
         BuiltInReapers =
         [
             new CgroupKillReaper(_cgroups, time),
@@ -69,6 +75,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
 
     public void EnsureSupported(BoxOptions options)
     {
+        _ = _monitor.Value;
         _isolation.EnsureSupported(options.Isolation);
         if (Reaper is PidNamespaceInitReaper && options.Isolation == BoxIsolation.None)
         {
@@ -93,8 +100,8 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         EnsureSupported(box.Info.Options);
-        var plan = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
-        return _isolation.Plan(box, plan);
+        var containment = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+        return _isolation.Plan(box, new BoxLaunchPlan { Containment = containment, MonitorProgram = _monitor.Value });
     }
 
     public async ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken)
@@ -189,7 +196,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
         {
             // Preparing is idempotent for a reaper: asked again, it names the files a process of the running box joins.
             var containment = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
-            join.AddRange(containment.CommandJoinFiles.Count > 0 ? containment.CommandJoinFiles : containment.JoinFiles);
+            join.AddRange(containment.CommandJoinFiles.Count > 0 ? containment.CommandJoinFiles : containment.MonitorJoinFiles);
         }
         else if (UsesCgroup)
         {
@@ -211,7 +218,12 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
             prefix = _isolation.EnterPrefix(box.Info.Isolation, command.Pid);
         }
 
-        return new BoxLaunchPlan { JoinFiles = join, CommandPrefix = prefix };
+        return new BoxLaunchPlan
+        {
+            Containment = new BoxContainment { CommandJoinFiles = join },
+            CommandPrefix = prefix,
+            MonitorProgram = _monitor.Value,
+        };
     }
 
     public ValueTask<IReadOnlyList<BoxId>> ListContainedBoxesAsync(CancellationToken cancellationToken)
@@ -244,7 +256,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     }
 
     public IReadOnlyList<CapabilityCheck> Diagnose() =>
-        CapabilityReport.Build(_cgroups.Layout, _tools, [.. _registeredReapers, .. BuiltInReapers], Reaper, ReaperSelection.Origin(Reaper, _registeredReapers), ProcessSignaller.HasPidfd);
+        [.. CapabilityReport.Build(_cgroups.Layout, _tools, [.. _registeredReapers, .. BuiltInReapers], Reaper, ReaperSelection.Origin(Reaper, _registeredReapers), ProcessSignaller.HasPidfd), MonitorCheck()];
 
     /// <inheritdoc />
     public string? Locate(BoxId id) => UsesCgroup ? _cgroups.Layout.CgroupPath(id) : null;
@@ -276,6 +288,18 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
 
         var procs = ProcFs.ParsePids(_cgroups.FileSystem.TryRead(Path.Combine(_cgroups.Of(box.Info).CommandDirectory, "cgroup.procs")));
         return BoxProcesses.ChildrenOf(monitor).FirstOrDefault(c => procs.Contains(c.Pid));
+    }
+
+    private CapabilityCheck MonitorCheck()
+    {
+        try
+        {
+            return new("box monitor", true, _monitor.Value);
+        }
+        catch (PlatformCapabilityException e)
+        {
+            return new("box monitor", false, e.Message, e.Fix);
+        }
     }
 
     private static long? ReadLong(string? text, string? key = null)

@@ -123,22 +123,22 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
     public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(box);
-        var plan = await _reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+        var containment = await _reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
         if (Reaper != _reaper)
         {
             // The keeper's group still carries signals and pauses; the custom reaper's containment is joined on top.
-            var containment = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
-            plan = plan with { JoinFiles = containment.JoinFiles, CommandJoinFiles = containment.CommandJoinFiles };
+            var custom = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+            containment = containment with { MonitorJoinFiles = custom.MonitorJoinFiles, CommandJoinFiles = custom.CommandJoinFiles };
         }
 
         // Every macOS monitor gets a session of its own: terminal signals (Ctrl-C, hang-up) would otherwise kill the
         // monitor and the keeper but not the box's group, and without a controlling terminal no box process can stop
         // on SIGTTIN. An attached box still dies with its host through the monitor's pipe.
-        return plan with
+        return new BoxLaunchPlan
         {
-            CommandPrefix = [.. plan.CommandPrefix, .. IsolationPrefix(box), .. ApplyEnvironment],
+            Containment = containment,
+            CommandPrefix = [.. GroupKeeperScript.KeeperPrefix(GroupKeepers.BoxKeeperFile(box)), .. IsolationPrefix(box), .. ApplyEnvironment],
             SessionPrefix = GroupKeeperScript.SessionPrefix,
-            KillPidFile = GroupKeepers.BoxKeeperFile(box),
         };
     }
 

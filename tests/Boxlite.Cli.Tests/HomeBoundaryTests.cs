@@ -26,7 +26,7 @@ public sealed class HomeBoundaryTests
         {
             // The home is nobody's: only this test may clear it away (TestHome would be refused by it).
             await OtherUser.DoAsync($"mkdir -m 755 '{home.Directory}' && mkdir -m 777 '{home.Directory}/boxes' && " +
-                $"ln -s '{victim}' '{home.Directory}/boxes/stdout.log'");
+                $"ln -s '{victim}' '{home.Directory}/boxes/output.log'");
             var before = Directory.GetFileSystemEntries(home.Directory, "*", SearchOption.AllDirectories);
 
             var result = await home.RunAsync("run", "--", "echo", "X");
@@ -63,7 +63,7 @@ public sealed class HomeBoundaryTests
         }
 
         var (code, output) = await OtherUser.RunAsync(
-            $"cat '{home.BoxDirectory(id)}/stdout.log' || cat '{home.Directory}/boxlite.db' || grep -r hunter2 '{home.Directory}' || exit 0; exit 1");
+            $"cat '{home.BoxDirectory(id)}/output.log' || cat '{home.Directory}/boxlite.db' || grep -r hunter2 '{home.Directory}' || exit 0; exit 1");
         code.Should().Be(0, $"nobody is kept out of the home: {output}");
         output.Should().NotContain("hunter2");
     }

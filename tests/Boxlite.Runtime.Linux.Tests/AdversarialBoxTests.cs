@@ -110,7 +110,7 @@ public sealed class AdversarialBoxTests : IDisposable
     {
         var box = _sandbox.NewBox(BoxIsolation.PidNamespace);
         box = await _sandbox.StartWithMonitorAsync(platform, box,
-            $"{trap}; echo {VictimNamespacePid} > '{box.CommandNamespacePidFile}'; touch ready; sleep 1000 & wait");
+            $"{trap}; echo {VictimNamespacePid} > '{box.ChildPidFile}'; touch ready; sleep 1000 & wait");
         await CgroupSandbox.WaitUntilAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")));
         return box;
     }
@@ -125,8 +125,9 @@ public sealed class AdversarialBoxTests : IDisposable
     /// <summary>The process of <paramref name="box"/>'s PID namespace whose pid there is <paramref name="namespacePid"/>.</summary>
     private static ProcessIdentity NamespacePeer(Platform.BoxContext box, int namespacePid)
     {
-        var launcher = int.Parse(File.ReadAllText(box.ChildPidFile), CultureInfo.InvariantCulture);
-        var init = ProcFs.ParsePids(File.ReadAllText($"/proc/{launcher}/task/{launcher}/children").Replace(' ', '\n')).Single();
+        // The monitor's one child is the launcher (unshare), whose one child is the namespace's init.
+        var launcher = ProcFs.ReadChildren(box.Info.Monitor!.Pid).Single();
+        var init = ProcFs.ReadChildren(launcher).Single();
         var ns = PidNamespaceOf(init);
         var pid = ProcFs.ListPids().Single(p => PidNamespaceOf(p) == ns && ProcFs.ReadNamespacePids(p) is { } n && n[^1] == namespacePid);
         return ProcessSignaller.TryGetIdentity(pid)!;

@@ -37,7 +37,7 @@ public sealed class BoxCgroupsTests
 
         var plan = cgroups.Create(Id, AllLimits, BoxIsolation.None);
 
-        plan.JoinFiles.Should().Equal($"{Box}/monitor/cgroup.procs");
+        plan.MonitorJoinFiles.Should().Equal($"{Box}/monitor/cgroup.procs");
         plan.CommandJoinFiles.Should().Equal($"{Box}/cmd/cgroup.procs");
         fs.Files[$"{Box}/cmd/memory.max"].Should().Be("67108864");
         fs.Files[$"{Box}/cmd/cpu.max"].Should().Be("50000 100000");
@@ -56,7 +56,7 @@ public sealed class BoxCgroupsTests
         var join = () =>
         {
             // As the monitor and the command's wrapper join: the fake refuses a join that breaks the no-internal-processes rule.
-            plan.JoinFiles.ToList().ForEach(f => fs.Write(f, "100"));
+            plan.MonitorJoinFiles.ToList().ForEach(f => fs.Write(f, "100"));
             plan.CommandJoinFiles.ToList().ForEach(f => fs.Write(f, "101"));
         };
 
@@ -86,7 +86,7 @@ public sealed class BoxCgroupsTests
 
         var plan = cgroups.Create(Id, new BoxLimits { MemoryBytes = 4 << 20, Cpus = 2, PidsMax = 7 }, BoxIsolation.None);
 
-        plan.JoinFiles.Should().Equal("/sys/fs/cgroup/unified/boxlite/abcdefghij012345/monitor/cgroup.procs");
+        plan.MonitorJoinFiles.Should().Equal("/sys/fs/cgroup/unified/boxlite/abcdefghij012345/monitor/cgroup.procs");
         plan.CommandJoinFiles.Should().Equal(
             "/sys/fs/cgroup/unified/boxlite/abcdefghij012345/cmd/cgroup.procs",
             "/sys/fs/cgroup/memory/boxlite/abcdefghij012345/cgroup.procs",
@@ -246,7 +246,7 @@ public sealed class BoxCgroupsTests
 
         fs.RemovedAfterCreating.Should().BeEmpty("both removals happened");
         plan.CommandJoinFiles.Should().OnlyContain(f => fs.Files.ContainsKey(f));
-        plan.JoinFiles.Should().OnlyContain(f => fs.Files.ContainsKey(f));
+        plan.MonitorJoinFiles.Should().OnlyContain(f => fs.Files.ContainsKey(f));
     }
 
     [Fact]

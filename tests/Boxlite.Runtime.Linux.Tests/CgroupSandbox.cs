@@ -62,14 +62,13 @@ internal sealed class CgroupSandbox : IDisposable
 
     /// <summary>
     /// The minimal launcher: <c>setsid sh -c</c> that joins every join file, then the command files, then execs the
-    /// isolation prefix (with an empty environment block, and descriptor 3 when the prefix records the namespace pid
-    /// through it) and the tree script. Returns the box with the launcher recorded as its monitor.
+    /// isolation prefix (with an empty environment block) and the tree script. Returns the box with the launcher recorded
+    /// as its monitor.
     /// </summary>
     public BoxContext LaunchTree(BoxContext box, BoxLaunchPlan plan, string treeScript)
     {
-        var joins = string.Join(" ", plan.JoinFiles.Concat(plan.CommandJoinFiles).Select(f => $"'{f}'"));
-        var nspid = plan.NamespacePidOnDescriptor3 ? $"exec 3>'{box.CommandNamespacePidFile}'; " : "";
-        var launcher = $"for f in {joins}; do echo $$ > \"$f\" || exit 125; done; echo $$ > '{box.ChildPidFile}'; {nspid}exec \"$@\"";
+        var joins = string.Join(" ", plan.Containment.MonitorJoinFiles.Concat(plan.Containment.CommandJoinFiles).Select(f => $"'{f}'"));
+        var launcher = $"for f in {joins}; do echo $$ > \"$f\" || exit 125; done; echo $$ > '{box.ChildPidFile}'; exec \"$@\"";
         var psi = new ProcessStartInfo("/usr/bin/setsid") { UseShellExecute = false, WorkingDirectory = box.WorkDirectory };
         string[] environmentBlock = plan.CommandPrefix.Count > 0 ? ["0"] : [];
         foreach (var a in new[] { "/bin/sh", "-c", launcher, "launcher" }.Concat(plan.CommandPrefix).Concat(environmentBlock).Concat(["/bin/sh", "-c", treeScript]))

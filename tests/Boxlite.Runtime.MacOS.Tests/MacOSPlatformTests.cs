@@ -96,9 +96,8 @@ public sealed class MacOSPlatformTests : IDisposable
         rest.Skip(5).Should().Equal(["--", .. MacOSBoxPlatform.ApplyEnvironment], "the box's environment is applied inside the sandbox, right before the command");
         Directory.Exists(temp).Should().BeTrue();
         plan.SessionPrefix.Should().Equal(GroupKeeperScript.SessionPrefix);
-        plan.JoinFiles.Should().BeEmpty();
-        plan.KillFile.Should().BeNull();
-        plan.ProcsFile.Should().BeNull();
+        plan.Containment.MonitorJoinFiles.Should().BeEmpty();
+        plan.Containment.Kill.Should().Be(new CommandKill.KeeperKill(GroupKeepers.BoxKeeperFile(box.Context)), "the monitor tells the keeper to kill its group");
     }
 
     [Fact]
@@ -245,7 +244,7 @@ public sealed class MacOSPlatformTests : IDisposable
 
         public ReaperSupport Support => new(true, "stub");
 
-        public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxLaunchPlan());
+        public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxContainment());
 
         public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
             ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>([]);

@@ -25,7 +25,7 @@ public sealed class MonitorLaunchTests : IDisposable
 
         await _monitor.Exited.WaitAsync(TimeSpan.FromSeconds(30), cancel);
         (await File.ReadAllTextAsync(_box.Context.ExitFile, cancel)).Should().Be("4\n\n");
-        (await File.ReadAllTextAsync(Path.Combine(_box.Directory, "stdout.log"), cancel)).Should().Be("hello\n");
+        (await File.ReadAllTextAsync(_box.Context.LogFile, cancel)).Should().Be("o6\nhello\n");
         var keeper = int.Parse(await File.ReadAllTextAsync(_box.Context.ChildPidFile, cancel), System.Globalization.CultureInfo.InvariantCulture);
         new ProcessGroupSweeper(_table, TimeProvider.System).LiveMembers(keeper).Should().BeEmpty();
         File.Exists(GroupKeepers.BoxKeeperFile(_box.Context)).Should().BeFalse();

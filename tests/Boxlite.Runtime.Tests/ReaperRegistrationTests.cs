@@ -175,7 +175,7 @@ internal class StubReaper(string name, ReapGuarantee guarantee, bool supported =
 
     public ReaperSupport Support => new(supported, supported ? "stub" : "never here");
 
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxLaunchPlan());
+    public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxContainment());
 
     public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>([]);

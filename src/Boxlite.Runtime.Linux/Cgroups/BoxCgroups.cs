@@ -107,11 +107,12 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
 
     /// <summary>
     /// Creates the box's cgroups and writes the limits to the command's. A parent that vanishes meanwhile (its last box
-    /// went, in another process) is made again. On any other failure everything created is removed and
+    /// went, in another process) is made again: it reads as missing, or, caught while the kernel destroys it, as no
+    /// device. On any other failure everything created is removed and
     /// <see cref="BoxStartException"/> says what failed.
     /// </summary>
     /// <returns>The monitor's join files (v2) and the command's (v2, then v1).</returns>
-    public BoxLaunchPlan Create(BoxId id, BoxLimits limits, BoxIsolation isolation)
+    public BoxContainment Create(BoxId id, BoxLimits limits, BoxIsolation isolation)
     {
         EnsureLimitsSupported(limits, isolation);
         var box = Of(id);
@@ -129,7 +130,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
                     _ = fs.RemoveDirectory(created[i]);
                 }
 
-                if (e is CgroupFileSystemException { Errno: Libc.ENOENT } && attempt < CreateAttempts)
+                if (e is CgroupFileSystemException { Errno: Libc.ENOENT or Libc.ENODEV } && attempt < CreateAttempts)
                 {
                     continue;
                 }
@@ -224,7 +225,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     private int RemoveIfOwnedAndEmpty(IEnumerable<string> parents) =>
         parents.Distinct().Count(p => Path.GetFileName(p).StartsWith(OwnedParentPrefix, StringComparison.Ordinal) && fs.RemoveDirectory(p) == 0);
 
-    private BoxLaunchPlan CreateIn(BoxCgroup box, BoxLimits limits, List<string> created)
+    private BoxContainment CreateIn(BoxCgroup box, BoxLimits limits, List<string> created)
     {
         EnsureBoxRoot();
         CreateFresh(box.Directory, created);
@@ -251,7 +252,7 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
             }
         }
 
-        return new BoxLaunchPlan { JoinFiles = [Path.Combine(box.MonitorDirectory, "cgroup.procs")], CommandJoinFiles = commandJoin };
+        return new BoxContainment { MonitorJoinFiles = [Path.Combine(box.MonitorDirectory, "cgroup.procs")], CommandJoinFiles = commandJoin };
     }
 
     private BoxCgroup At(string path) =>

@@ -13,6 +13,7 @@ internal static unsafe partial class Libc
     internal const int EACCES = 13;
     internal const int EBUSY = 16;
     internal const int EEXIST = 17;
+    internal const int ENODEV = 19;
     internal const int ENOTDIR = 20;
     internal const int EINVAL = 22;
     internal const int EROFS = 30;

@@ -9,15 +9,12 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
     // The first process of a fresh PID namespace ignores every signal it has no handler for, so a plain command
     // there would never see its stop signal. A shell stays pid 1 (reaping orphans) and runs the wrapper, and so the
     // command, as pid 2 in the foreground; "exit $?" keeps sh from exec'ing its last command in place. The wrapper
-    // records the command's namespace pid in a fresh file (noclobber), then applies the box's environment and execs it.
+    // applies the box's environment and execs the command. bubblewrap runs it too (--as-pid-1): bubblewrap's own pid 1
+    // waits for every process of the namespace, so a daemon the command left would keep the namespace alive after the
+    // command (and so the monitor) ended, with nothing left that knows it is the box's; under this shell the namespace
+    // ends with the command.
     private const string NamespaceInit =
-        "s=$0; f=$1; shift; \"$s\" -c 'set -C; echo $$ >\"$0\" || exit 125; " + BoxLaunchPlan.ApplyEnvironment + "' \"$f\" \"$@\"; exit $?";
-
-    // bubblewrap's own pid 1 waits for every process of the namespace, so a daemon the command left would keep the
-    // namespace alive after the command (and so the monitor) ended, with nothing left that knows it is the box's. With
-    // --as-pid-1 a shell is pid 1 instead, as under unshare, and the namespace ends with the command. (The control
-    // directory is out of sight inside: no namespace pid is recorded.)
-    private const string SandboxInit = "\"$0\" -c '" + BoxLaunchPlan.ApplyEnvironment + "' boxlite-command \"$@\"; exit $?";
+        "\"$0\" -c '" + BoxLaunchPlan.ApplyEnvironment + "' boxlite-command \"$@\"; exit $?";
 
     /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
     public void EnsureSupported(BoxIsolation isolation)
@@ -62,10 +59,10 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
                 }
 
                 unshare.AddRange(["--pid", "--fork", "--mount-proc", "--"]);
-                return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile] };
+                return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!] };
 
             case BoxIsolation.Bubblewrap:
-                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxInit, tools.Shell!] };
+                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", NamespaceInit, tools.Shell!] };
 
             default:
                 return plan;

@@ -21,15 +21,15 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
 
     protected TimeProvider Time => time;
 
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
+    public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         var options = box.Info.Options;
-        var plan = cgroups.Create(box.Id, options.Limits, options.Isolation);
-        return ValueTask.FromResult(DescribeCommandKill(plan, cgroups.Of(box.Id).CommandDirectory));
+        var containment = cgroups.Create(box.Id, options.Limits, options.Isolation);
+        return ValueTask.FromResult(containment with { Kill = CommandKill(cgroups.Of(box.Id).CommandDirectory) });
     }
 
-    /// <summary>Adds to <paramref name="plan"/> how the monitor kills what is left of the command in <paramref name="commandDirectory"/>.</summary>
-    protected abstract BoxLaunchPlan DescribeCommandKill(BoxLaunchPlan plan, string commandDirectory);
+    /// <summary>How the monitor kills what is left of the command in the cgroup <paramref name="commandDirectory"/>.</summary>
+    protected abstract CommandKill CommandKill(string commandDirectory);
 
     public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>(
@@ -107,8 +107,7 @@ internal sealed class CgroupKillReaper(BoxCgroups cgroups, TimeProvider time) : 
             ? new(true, $"cgroup.kill available; boxes under {Cgroups.Layout.BoxRoot}")
             : new(false, "cgroup.kill is missing (kernel older than 5.14)");
 
-    protected override BoxLaunchPlan DescribeCommandKill(BoxLaunchPlan plan, string commandDirectory) =>
-        plan with { KillFile = Path.Combine(commandDirectory, "cgroup.kill") };
+    protected override CommandKill CommandKill(string commandDirectory) => new CommandKill.CgroupKill(commandDirectory);
 
     protected override ValueTask KillAsync(string dir, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -137,8 +136,7 @@ internal sealed class CgroupFreezeKillReaper(BoxCgroups cgroups, TimeProvider ti
             ? new(true, $"cgroup.freeze available; boxes under {Cgroups.Layout.BoxRoot}")
             : new(false, "cgroup.freeze is missing (kernel older than 5.2)");
 
-    protected override BoxLaunchPlan DescribeCommandKill(BoxLaunchPlan plan, string commandDirectory) =>
-        plan with { ProcsFile = Path.Combine(commandDirectory, "cgroup.procs") };
+    protected override CommandKill CommandKill(string commandDirectory) => new CommandKill.FreezeKill(commandDirectory);
 
     protected override async ValueTask KillAsync(string dir, TimeSpan timeout, CancellationToken cancellationToken)
     {

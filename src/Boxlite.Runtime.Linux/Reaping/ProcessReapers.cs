@@ -17,8 +17,8 @@ internal abstract class ProcessReaper(TimeProvider time) : ITreeReaper
     public abstract ReaperSupport Support { get; }
 
     // No containment to create: the monitor's kill of the command's rest has nothing to work with either.
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(new BoxLaunchPlan());
+    public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(new BoxContainment());
 
     public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
         ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>([.. Targets(box).Select(t => t.Pid).Distinct().Select(ProcFs.Describe)]);
@@ -112,8 +112,8 @@ internal sealed class PidNamespaceInitReaper(LinuxTools tools, TimeProvider time
         return [.. targets, .. BoxProcesses.ChildrenOf(monitor), monitor];
     }
 
-    // The monitor's own helpers (its log writers, the rename of the exit status) live outside the namespace, in the
-    // monitor's session; without them the box is not gone when the reap returns.
+    // Whatever else of the monitor's session outlives the targets (its session holds the launchers outside the
+    // namespace); without it the box is not gone when the reap returns.
     protected override List<ProcessIdentity> Stragglers(BoxContext box) =>
         box.Info.Monitor is { } monitor ? BoxProcesses.InSessionOf(monitor) : [];
 

@@ -20,10 +20,14 @@ internal sealed class ProcessGroupReaper(ProcessGroupSweeper sweeper, GroupKeepe
         ? new ReaperSupport(true, "process groups with a keeper (/usr/bin/perl); processes that call setsid or setpgid leave the group and are not reaped")
         : new ReaperSupport(false, $"{GroupKeeperScript.Perl} is missing: it runs the group keeper");
 
-    public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
+    /// <summary>
+    /// The command runs under a group keeper (the platform puts it first in the command's prefix); when the command is
+    /// done, or its host gone, the monitor tells that keeper to kill the group.
+    /// </summary>
+    public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
     {
         Directory.CreateDirectory(GroupKeepers.DirectoryOf(box));
-        return ValueTask.FromResult(new BoxLaunchPlan { CommandPrefix = GroupKeeperScript.KeeperPrefix(GroupKeepers.BoxKeeperFile(box)) });
+        return ValueTask.FromResult(new BoxContainment { Kill = new CommandKill.KeeperKill(GroupKeepers.BoxKeeperFile(box)) });
     }
 
     public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>

@@ -16,10 +16,11 @@ internal sealed class ChildProcess : IDisposable
 {
     private readonly Process? _process;
 
-    private ChildProcess(int pid, Stream? input, Stream output, Stream error, Task<int> exited, Process? process = null)
+    private ChildProcess(int pid, Stream? input, Stream output, Stream error, Task<int> exited, Process? process = null, Stream? commandInput = null)
     {
         Pid = pid;
         Input = input;
+        CommandInput = commandInput;
         Output = output;
         Error = error;
         Exited = exited;
@@ -31,6 +32,9 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>The host end of its stdin, or null when its stdin is <c>/dev/null</c>.</summary>
     public Stream? Input { get; }
 
+    /// <summary>The host end of the pipe on its descriptor 3 (a monitor's command's stdin), when asked for.</summary>
+    public Stream? CommandInput { get; }
+
     public Stream Output { get; }
 
     public Stream Error { get; }
@@ -38,11 +42,17 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Completes with the exit code (128 + signal when a signal ended it).</summary>
     public Task<int> Exited { get; }
 
-    /// <summary>Starts <paramref name="argv"/> (its first element an absolute path) with exactly <paramref name="environment"/>.</summary>
-    public static ChildProcess Start(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory, bool newSession, bool redirectInput) =>
+    /// <summary>
+    /// Starts <paramref name="argv"/> (its first element an absolute path) with exactly <paramref name="environment"/>;
+    /// with <paramref name="commandInput"/> (Linux only), with a pipe to read from on its descriptor 3 too.
+    /// </summary>
+    public static ChildProcess Start(
+        IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory, bool newSession, bool redirectInput, bool commandInput = false) =>
         OperatingSystem.IsLinux()
-            ? Spawn(argv, environment, workingDirectory, newSession, redirectInput)
-            : StartProcess(argv, environment, workingDirectory, redirectInput);
+            ? Spawn(argv, environment, workingDirectory, newSession, redirectInput, commandInput)
+            : commandInput
+                ? throw new PlatformNotSupportedException("a descriptor beyond the standard ones is passed on Linux only")
+                : StartProcess(argv, environment, workingDirectory, redirectInput);
 
     /// <summary>SIGKILLs it, unless it has already exited.</summary>
     public void Kill()
@@ -66,24 +76,26 @@ internal sealed class ChildProcess : IDisposable
     public void Dispose()
     {
         Input?.Dispose();
+        CommandInput?.Dispose();
         Output.Dispose();
         Error.Dispose();
         _process?.Dispose();
     }
 
     [SupportedOSPlatform("linux")]
-    private static unsafe ChildProcess Spawn(IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory, bool newSession, bool redirectInput)
+    private static unsafe ChildProcess Spawn(
+        IReadOnlyList<string> argv, IReadOnlyDictionary<string, string> environment, string workingDirectory, bool newSession, bool redirectInput, bool commandInput)
     {
         ChildExits.Listen();
-        var fds = stackalloc int[6] { -1, -1, -1, -1, -1, -1 };
+        var fds = stackalloc int[8] { -1, -1, -1, -1, -1, -1, -1, -1 };
         var actions = NativeMemory.AllocZeroed(Posix.SpawnStructSize);
         var attributes = NativeMemory.AllocZeroed(Posix.SpawnStructSize);
         var signals = NativeMemory.AllocZeroed(Posix.SpawnStructSize);
         var strings = new List<nint>();
         try
         {
-            // Pipes are close-on-exec from birth; the child's ends become its 0, 1 and 2 (dup2 clears the flag there).
-            for (var i = redirectInput ? 0 : 2; i < 6; i += 2)
+            // Pipes are close-on-exec from birth; the child's ends become its 0, 1, 2 and 3 (dup2 clears the flag there).
+            for (var i = redirectInput ? 0 : 2; i < (commandInput ? 8 : 6); i += 2)
             {
                 if (Posix.pipe2(fds + i, Posix.O_CLOEXEC) != 0)
                 {
@@ -95,10 +107,15 @@ internal sealed class ChildProcess : IDisposable
             Check(redirectInput ? Posix.posix_spawn_file_actions_adddup2(actions, fds[0], 0) : Posix.posix_spawn_file_actions_addopen(actions, 0, "/dev/null", 0, 0), "stdin");
             Check(Posix.posix_spawn_file_actions_adddup2(actions, fds[3], 1), "stdout");
             Check(Posix.posix_spawn_file_actions_adddup2(actions, fds[5], 2), "stderr");
+            if (commandInput)
+            {
+                Check(Posix.posix_spawn_file_actions_adddup2(actions, fds[6], 3), "descriptor 3");
+            }
+
             Check(Posix.posix_spawn_file_actions_addchdir_np(actions, workingDirectory), "chdir");
 
             // Nothing the host holds (inherited descriptors included) reaches the child.
-            Check(Posix.posix_spawn_file_actions_addclosefrom_np(actions, 3), "closefrom");
+            Check(Posix.posix_spawn_file_actions_addclosefrom_np(actions, commandInput ? 4 : 3), "closefrom");
 
             // Default dispositions and an empty mask: .NET ignores SIGPIPE, and ignored signals survive exec.
             _ = Posix.posix_spawnattr_init(attributes);
@@ -119,9 +136,9 @@ internal sealed class ChildProcess : IDisposable
             }
 
             var exited = ChildExits.Track(pid);
-            foreach (var childEnd in new[] { 0, 3, 5 })
+            foreach (var childEnd in new[] { 0, 3, 5, 6 })
             {
-                // The child's ends: the read end of its stdin pipe, the write ends of its stdout and stderr pipes.
+                // The child's ends: the read ends of its stdin and descriptor-3 pipes, the write ends of its stdout and stderr pipes.
                 if (fds[childEnd] >= 0)
                 {
                     _ = Posix.close(fds[childEnd]);
@@ -130,11 +147,12 @@ internal sealed class ChildProcess : IDisposable
             }
 
             var input = redirectInput ? HostEnd(ref fds[1], FileAccess.Write) : null;
-            return new ChildProcess(pid, input, HostEnd(ref fds[2], FileAccess.Read), HostEnd(ref fds[4], FileAccess.Read), exited);
+            var command = commandInput ? HostEnd(ref fds[7], FileAccess.Write) : null;
+            return new ChildProcess(pid, input, HostEnd(ref fds[2], FileAccess.Read), HostEnd(ref fds[4], FileAccess.Read), exited, commandInput: command);
         }
         finally
         {
-            for (var i = 0; i < 6; i++)
+            for (var i = 0; i < 8; i++)
             {
                 if (fds[i] >= 0)
                 {

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Text;
-using System.Threading.Channels;
 using Boxlite.Runtime.Launch;
 using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.Platform;
@@ -14,7 +13,6 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 {
     private static readonly TimeSpan PollMin = TimeSpan.FromMilliseconds(5);
     private static readonly TimeSpan PollMax = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan LogIdle = TimeSpan.FromMilliseconds(50);
 
     public BoxId Id => Info.Id;
 
@@ -212,45 +210,7 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         var context = runtime.Context(current);
         BoxRuntime.ThrowIfInvalid(BoxEnvironment.CommandProblems(current.Options, command, context.CommandDirectory));
         var plan = await runtime.Platform.PrepareExecAsync(context, cancellationToken).ConfigureAwait(false);
-
-        // Like the monitor: join the box's containment first, then become the command (through its namespaces), with
-        // the box's environment applied last, by the join shell itself or by the prefix's wrapper.
-        var join = "set -f; IFS=$1; for f in $2; do echo $$ >|\"$f\" || exit 125; done; unset IFS; shift 2; " +
-            (plan.CommandPrefix.Count == 0 ? BoxLaunchPlan.ApplyEnvironment : "exec \"$@\"");
-        string[] argv = [MonitorProcess.Shell, "-c", join, "boxlite-exec", "\n", string.Join('\n', plan.JoinFiles), .. plan.CommandPrefix,
-            .. BoxEnvironment.Block(current.Options), command, .. args ?? []];
-        ChildProcess process;
-        try
-        {
-            process = ChildProcess.Start(argv, BoxEnvironment.ForLauncher(), context.CommandDirectory, newSession: true, redirectInput: false);
-        }
-        catch (IOException e)
-        {
-            throw new InvalidBoxStateException(Id, current.State, $"exec could not start: {e.Message}");
-        }
-
-        using var started = process;
-        // Bounded: a slow onOutput holds the command back through its pipes instead of buffering without limit.
-        var output = Channel.CreateBounded<BoxLogLine>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
-        var pumps = Task.WhenAll(
-            PumpAsync(process.Output, BoxLogSource.StandardOutput, output.Writer),
-            PumpAsync(process.Error, BoxLogSource.StandardError, output.Writer));
-        _ = pumps.ContinueWith(_ => output.Writer.TryComplete(), TaskScheduler.Default);
-        try
-        {
-            await foreach (var line in output.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                onOutput(line);
-            }
-
-            return await process.Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            // The exec'd tree lives in the box's containment; only the process we started is ours to kill here.
-            process.Kill();
-            throw;
-        }
+        return await BoxExec.RunAsync(context, plan, command, options.Args, stdin: null, onOutput, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<BoxMetrics> GetMetricsAsync(CancellationToken cancellationToken = default)
@@ -272,71 +232,11 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
 
     public async IAsyncEnumerable<BoxLogLine> ReadLogsAsync(bool follow = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        // Pulled one bounded chunk at a time, so memory stays flat however fast the box writes and however slowly the
-        // caller reads. Without follow: stdout, then stderr. With follow: both in turn until the box is final and both
-        // are drained.
-        var tails = LogFiles(runtime.DirectoryOf(Id)).Select(f => new LogTail(f.File, f.Source)).ToArray();
-        LogTail[][] groups = follow ? [tails] : [.. tails.Select(t => new[] { t })];
-        using var stopWaiting = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var finished = follow ? WaitQuietlyAsync(stopWaiting.Token) : Task.CompletedTask;
-        var lines = new List<BoxLogLine>();
-        try
+        // Both streams in the order the monitor received them; with follow, until the box is final and its log drained.
+        var log = Path.Combine(runtime.DirectoryOf(Id), BoxLog.FileName);
+        await foreach (var line in BoxLog.ReadAsync(log, follow ? WaitQuietlyAsync : null, runtime.Time, cancellationToken).ConfigureAwait(false))
         {
-            foreach (var group in groups)
-            {
-                while (true)
-                {
-                    // Sample "finished" before reading, so everything written before it is still read afterwards.
-                    var final = finished.IsCompleted;
-                    var read = false;
-                    foreach (var tail in group)
-                    {
-                        read |= await tail.ReadChunkAsync(lines, cancellationToken).ConfigureAwait(false);
-                        foreach (var line in lines)
-                        {
-                            yield return line;
-                        }
-
-                        lines.Clear();
-                    }
-
-                    if (read)
-                    {
-                        continue;
-                    }
-
-                    if (final)
-                    {
-                        break;
-                    }
-
-                    await Task.WhenAny(finished, Task.Delay(LogIdle, runtime.Time, cancellationToken)).ConfigureAwait(false);
-                    cancellationToken.ThrowIfCancellationRequested();
-                }
-
-                foreach (var tail in group)
-                {
-                    tail.Flush(lines);
-                }
-
-                foreach (var line in lines)
-                {
-                    yield return line;
-                }
-
-                lines.Clear();
-            }
-
-            await finished.ConfigureAwait(false);
-        }
-        finally
-        {
-            // A caller that stops early must not leave the wait behind.
-            await stopWaiting.CancelAsync().ConfigureAwait(false);
-            foreach (var tail in tails)
-            {
-                await tail.DisposeAsync().ConfigureAwait(false);
-            }
+            yield return line;
         }
     }
 
@@ -350,35 +250,6 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info) : IBox
         catch (BoxliteException)
         {
         }
-    }
-
-    private static (BoxLogSource Source, string File)[] LogFiles(string directory) =>
-    [
-        (BoxLogSource.StandardOutput, Path.Combine(directory, "stdout.log")),
-        (BoxLogSource.StandardError, Path.Combine(directory, "stderr.log")),
-    ];
-
-    private static async Task PumpAsync(Stream stream, BoxLogSource source, ChannelWriter<BoxLogLine> writer)
-    {
-        await using var pipe = new LogTail(stream, source);
-        var lines = new List<BoxLogLine>();
-        bool more;
-        do
-        {
-            more = await pipe.ReadChunkAsync(lines, CancellationToken.None).ConfigureAwait(false);
-            if (!more)
-            {
-                pipe.Flush(lines);
-            }
-
-            foreach (var line in lines)
-            {
-                await writer.WriteAsync(line).ConfigureAwait(false);
-            }
-
-            lines.Clear();
-        }
-        while (more);
     }
 
     internal async Task<ReapReport> StopOwnedAsync(BoxInfo stopping, BoxState was, TimeSpan grace, CancellationToken cancellationToken)

@@ -8,23 +8,42 @@ using Boxlite.Runtime.Platform;
 namespace Boxlite.Runtime.Monitor;
 
 /// <summary>
-/// Launches the box monitor (a POSIX sh program, <c>box-monitor.sh</c>) and holds the host end of its stdin.
-/// For an attached box that pipe is the monitor's life line: EOF (this process gone) makes it kill the box.
+/// Launches the box monitor and holds the host end of its stdin. For an attached box that pipe is the monitor's life
+/// line: EOF (this process gone) makes it kill the box.
 /// </summary>
+/// <remarks>
+/// The monitor is the platform's compiled one (<see cref="BoxLaunchPlan.MonitorProgram"/>: Linux's
+/// <c>boxlite-monitor</c>) or else the portable POSIX <c>sh</c> one (<c>box-monitor.sh</c>). Both speak one protocol,
+/// all of it written here:
+/// <list type="bullet">
+/// <item>argv: the program (<c>boxlite-monitor monitor</c>, or <c>sh -c SCRIPT boxlite-monitor</c>), then
+/// <c>[PREFIX...] COUNT NAME=VALUE... COMMAND [ARG...]</c>: the isolation prefix, the environment block, the command.</item>
+/// <item>environment: the launchers' <c>PATH</c> and the settings below, nothing of the host or the box.</item>
+/// <item>stdout: <c>joined PID</c> once the monitor is in its containment; stdin: <c>go</c> starts the command, EOF
+/// before it leaves <c>exit</c> reading <c>125</c>/<c>not-started</c>; afterwards, for an attached box, EOF means the
+/// host is gone.</item>
+/// <item>control files it makes: <c>exit</c> (<c>CODE\nREASON\n</c>, written whole, see <see cref="ExitStatus"/>),
+/// <c>child.pid</c>, <c>host-gone</c>, and the log <see cref="BoxLog"/>.</item>
+/// </list>
+/// The compiled monitor also launches every process executed into a box (<see cref="ExecCommand"/>), so "join the
+/// containment, then exec" exists once.
+/// </remarks>
 internal sealed class MonitorProcess : IDisposable
 {
     private static readonly Lazy<string> LazyScript = new(LoadScript);
 
     private readonly ChildProcess _process;
+    private readonly Stream? _commandInput;
     private int _disposed;
 
-    private MonitorProcess(ChildProcess process, int pid)
+    private MonitorProcess(ChildProcess process, int pid, Stream? commandInput)
     {
         _process = process;
         Pid = pid;
+        _commandInput = commandInput;
     }
 
-    /// <summary>The monitor's script text.</summary>
+    /// <summary>The <c>sh</c> monitor's script text.</summary>
     public static string Script => LazyScript.Value;
 
     /// <summary>The monitor's pid as it reported it.</summary>
@@ -33,48 +52,69 @@ internal sealed class MonitorProcess : IDisposable
     /// <summary>Completes when the monitor process has exited (only for monitors this process started).</summary>
     public Task Exited => _process.Exited;
 
-    /// <summary>The shell the monitor runs in.</summary>
+    /// <summary>The shell the <c>sh</c> monitor runs in.</summary>
     public const string Shell = "/bin/sh";
 
-    /// <summary>The FIFOs the monitor's loggers read the command's stdout and stderr from.</summary>
+    /// <summary>The FIFOs the <c>sh</c> monitor's logger reads the command's stdout and stderr from.</summary>
     public static readonly string[] LogPipes = [".out", ".err"];
 
     /// <summary>
     /// Starts the monitor and waits for it to report that it joined its containment. Nothing of the command runs
     /// until <see cref="Go"/> is called.
     /// </summary>
-    public static async Task<MonitorProcess> StartAsync(BoxContext box, BoxLaunchPlan plan, long maxLogBytes, TimeSpan handshakeTimeout, CancellationToken cancellationToken)
+    public static Task<MonitorProcess> StartAsync(BoxContext box, BoxLaunchPlan plan, long maxLogBytes, TimeSpan handshakeTimeout, CancellationToken cancellationToken) =>
+        StartAsync(box, plan, maxLogBytes, handshakeTimeout, commandInput: null, cancellationToken);
+
+    /// <summary>
+    /// Starts the monitor as <see cref="StartAsync(BoxContext, BoxLaunchPlan, long, TimeSpan, CancellationToken)"/> does;
+    /// with <paramref name="commandInput"/>, the command reads its stdin from a pipe that gets that stream's content
+    /// once the command runs (then end of file), instead of <c>/dev/null</c>. Only the compiled monitor takes one.
+    /// </summary>
+    public static async Task<MonitorProcess> StartAsync(
+        BoxContext box, BoxLaunchPlan plan, long maxLogBytes, TimeSpan handshakeTimeout, Stream? commandInput, CancellationToken cancellationToken)
     {
         var options = box.Info.Options;
-        foreach (var pipe in LogPipes)
+        if (commandInput is not null && plan.MonitorProgram is null)
         {
-            var path = Path.Combine(box.Directory, pipe);
-            if (Posix.mkfifo(path, 0x180 /* 0600 */) != 0)
-            {
-                throw new BoxStartException(box.Id, $"cannot make the log pipe {path}: {Posix.Describe(Posix.LastErrno)}");
-            }
+            throw new PlatformCapabilityException("the sh box monitor cannot give its command a stdin", "start the box without stdin on this platform");
         }
 
-        string[] argv = [.. plan.SessionPrefix, Shell, "-c", Script, "boxlite-monitor", .. plan.CommandPrefix, .. BoxEnvironment.Block(options), options.Command, .. options.Args];
-        var environment = BoxEnvironment.ForLauncher(new Dictionary<string, string>
+        string[] program = plan.MonitorProgram is { } binary ? [binary, "monitor"] : [.. plan.SessionPrefix, Shell, "-c", Script, "boxlite-monitor"];
+        if (plan.MonitorProgram is null)
+        {
+            MakeLogPipes(box);
+        }
+
+        var containment = plan.Containment;
+        var settings = new Dictionary<string, string>
         {
             ["BOXLITE_CTL"] = box.Directory,
             ["BOXLITE_WORKDIR"] = box.CommandDirectory,
-            ["BOXLITE_JOIN"] = string.Join('\n', plan.JoinFiles),
-            ["BOXLITE_COMMAND_JOIN"] = string.Join('\n', plan.CommandJoinFiles),
-            ["BOXLITE_KILL_FILE"] = plan.KillFile ?? string.Empty,
-            ["BOXLITE_PROCS_FILE"] = plan.ProcsFile ?? string.Empty,
-            ["BOXLITE_KILL_PID_FILE"] = plan.KillPidFile ?? string.Empty,
+            ["BOXLITE_JOIN"] = string.Join('\n', containment.MonitorJoinFiles),
+            ["BOXLITE_COMMAND_JOIN"] = string.Join('\n', containment.CommandJoinFiles),
             ["BOXLITE_ATTACHED"] = options.Detached ? "0" : "1",
             ["BOXLITE_LOG_MAX"] = maxLogBytes.ToString(CultureInfo.InvariantCulture),
             ["BOXLITE_APPLY_ENV"] = plan.CommandPrefix.Count == 0 ? "1" : "0",
-            ["BOXLITE_NSPID_FD"] = plan.NamespacePidOnDescriptor3 ? "1" : "0",
-        });
+            ["BOXLITE_STDIN"] = commandInput is null ? "0" : "1",
+        };
+        switch (containment.Kill)
+        {
+            case CommandKill.CgroupKill kill:
+                settings["BOXLITE_KILL_FILE"] = Path.Combine(kill.CgroupDirectory, "cgroup.kill");
+                break;
+            case CommandKill.FreezeKill kill:
+                settings["BOXLITE_PROCS_FILE"] = Path.Combine(kill.CgroupDirectory, "cgroup.procs");
+                break;
+            case CommandKill.KeeperKill kill:
+                settings["BOXLITE_KILL_PID_FILE"] = kill.PidFile;
+                break;
+        }
 
+        string[] argv = [.. program, .. plan.CommandPrefix, .. BoxEnvironment.Block(options), options.Command, .. options.Args];
         ChildProcess process;
         try
         {
-            process = ChildProcess.Start(argv, environment, box.Directory, newSession: plan.SessionPrefix.Count == 0, redirectInput: true);
+            process = ChildProcess.Start(argv, BoxEnvironment.ForLauncher(settings), box.Directory, newSession: true, redirectInput: true, commandInput: commandInput is not null);
         }
         catch (IOException e)
         {
@@ -101,13 +141,38 @@ internal sealed class MonitorProcess : IDisposable
                 throw new BoxStartException(box.Id, $"the box monitor failed before starting the command: {(error.Length > 0 ? error : line ?? "no output")}");
             }
 
-            return new MonitorProcess(process, pid);
+            return new MonitorProcess(process, pid, commandInput);
         }
         catch
         {
             Abandon(process);
             throw;
         }
+    }
+
+    /// <summary>
+    /// The argv and environment that run <paramref name="command"/> inside a running box as <paramref name="plan"/>
+    /// says: through the compiled monitor's <c>exec</c> mode (it joins the command's containment, then execs the prefix
+    /// or the command), or, without one, the prefix itself or a <c>sh</c> that applies the environment block.
+    /// </summary>
+    public static (string[] Argv, Dictionary<string, string> Environment) ExecCommand(BoxLaunchPlan plan, BoxOptions options, string command, IReadOnlyList<string> args)
+    {
+        string[] rest = [.. plan.CommandPrefix, .. BoxEnvironment.Block(options), command, .. args];
+        if (plan.MonitorProgram is { } binary)
+        {
+            return ([binary, "exec", .. rest], BoxEnvironment.ForLauncher(new Dictionary<string, string>
+            {
+                ["BOXLITE_JOIN"] = string.Join('\n', plan.Containment.CommandJoinFiles),
+                ["BOXLITE_APPLY_ENV"] = plan.CommandPrefix.Count == 0 ? "1" : "0",
+            }));
+        }
+
+        if (plan.Containment.CommandJoinFiles.Count > 0)
+        {
+            throw new InvalidOperationException("joining a box's containment needs the platform's compiled monitor");
+        }
+
+        return (plan.CommandPrefix.Count > 0 ? rest : [Shell, "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-exec", .. rest], BoxEnvironment.ForLauncher());
     }
 
     /// <summary>Lets the command start. A detached monitor's stdin is closed right away: it no longer needs the host.</summary>
@@ -124,6 +189,10 @@ internal sealed class MonitorProcess : IDisposable
         // The monitor now writes to its own log; drop our ends of its stdout and stderr.
         _process.Output.Close();
         _process.Error.Close();
+        if (_commandInput is not null)
+        {
+            _ = BoxExec.FeedAsync(_commandInput, _process.CommandInput!);
+        }
     }
 
     /// <summary>Closes our end of the host pipe without "go": the monitor exits without running the command.</summary>
@@ -150,6 +219,18 @@ internal sealed class MonitorProcess : IDisposable
         }
 
         process.Dispose();
+    }
+
+    private static void MakeLogPipes(BoxContext box)
+    {
+        foreach (var pipe in LogPipes)
+        {
+            var path = Path.Combine(box.Directory, pipe);
+            if (Posix.mkfifo(path, 0x180 /* 0600 */) != 0)
+            {
+                throw new BoxStartException(box.Id, $"cannot make the log pipe {path}: {Posix.Describe(Posix.LastErrno)}");
+            }
+        }
     }
 
     private static async Task<string> ReadErrorAsync(ChildProcess process)

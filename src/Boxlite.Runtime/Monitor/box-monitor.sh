@@ -1,8 +1,10 @@
-# Boxlite box monitor: the first process of a box. POSIX sh, run as
+# Boxlite box monitor, portable: POSIX sh (and /usr/bin/perl for its logger), where the platform has no compiled monitor
+# (macOS). Run as
 #   sh -c "<this script>" boxlite-monitor [PREFIX...] COUNT NAME=VALUE... COMMAND [ARG...]
-# as a session leader, in a clean environment of its own: a fixed PATH and its settings in BOXLITE_* variables. The
-# box's variables (the COUNT entries) are applied only by the innermost wrapper, right before the command's exec: here
-# when there is no isolation PREFIX, else by the prefix's own wrapper. Builtins and absolute tool paths only.
+# as a session leader, in a clean environment of its own: a fixed PATH and its settings in BOXLITE_* variables (the
+# protocol is described once, in MonitorProcess.cs). The box's variables (the COUNT entries) are applied only by the
+# innermost wrapper, right before the command's exec: here when there is no isolation PREFIX, else by the prefix's own
+# wrapper. Builtins and absolute tool paths only.
 # Its control directory $ctl is fresh and only the monitor and the runtime write there; the command works elsewhere.
 # Each duty below is one numbered block; keep it short: this process lives as long as the box.
 set -u -f -C  # -C: ">" never replaces an existing entry, so nothing planted can redirect a write of ours.
@@ -10,16 +12,13 @@ umask 077     # Logs and control files are the owner's only.
 ctl=$BOXLITE_CTL
 join=${BOXLITE_JOIN:-}
 command_join=${BOXLITE_COMMAND_JOIN:-}
-kill_file=${BOXLITE_KILL_FILE:-}
-procs_file=${BOXLITE_PROCS_FILE:-}
 kill_pid_file=${BOXLITE_KILL_PID_FILE:-}
 attached=${BOXLITE_ATTACHED:-0}
 log_max=${BOXLITE_LOG_MAX:-16777216}
 workdir=${BOXLITE_WORKDIR:-$ctl/work}
 apply_env=${BOXLITE_APPLY_ENV:-1}
-nspid_fd=${BOXLITE_NSPID_FD:-0}
 unset BOXLITE_CTL BOXLITE_JOIN BOXLITE_COMMAND_JOIN BOXLITE_KILL_FILE BOXLITE_PROCS_FILE BOXLITE_KILL_PID_FILE \
-  BOXLITE_ATTACHED BOXLITE_LOG_MAX BOXLITE_WORKDIR BOXLITE_APPLY_ENV BOXLITE_NSPID_FD
+  BOXLITE_ATTACHED BOXLITE_LOG_MAX BOXLITE_WORKDIR BOXLITE_APPLY_ENV BOXLITE_STDIN
 nl='
 '
 
@@ -39,33 +38,10 @@ if [ "$go" != go ]; then
 fi
 exec >"$ctl/monitor.log" 2>&1
 
-# Kills what is left of the command's tree (not the monitor, not the loggers).
+# Kills what is left of the command's tree (not the monitor, not the logger): the group keeper (macOS) kills its whole
+# process group when told to stop; it removes its file before it exits.
 kill_command() {
-  if [ -n "$kill_file" ]; then
-    echo 1 >|"$kill_file"
-  elif [ -n "$procs_file" ]; then
-    # Without cgroup.kill: freeze, and only once the kernel reports "frozen 1" (no fork, no exit, so no pid can be
-    # reused) SIGKILL every listed pid; thaw so the kills land; repeat until none is left. Never an unconfirmed list.
-    cg=${procs_file%/*}
-    i=0
-    while [ "$i" -lt 100 ]; do
-      i=$((i + 1))
-      echo 1 >|"$cg/cgroup.freeze"
-      frozen=
-      while read -r key value; do [ "$key" = frozen ] && frozen=$value; done <"$cg/cgroup.events"
-      if [ "$frozen" != 1 ]; then
-        /bin/sleep 0.01
-        continue
-      fi
-      pids=
-      while read -r p; do pids="$pids $p"; done <"$procs_file"
-      for p in $pids; do kill -KILL "$p" 2>/dev/null; done
-      echo 0 >|"$cg/cgroup.freeze"
-      [ -n "$pids" ] || return 0
-    done
-    echo 0 >|"$cg/cgroup.freeze"
-  elif [ -n "$kill_pid_file" ]; then
-    # macOS: the group keeper kills its whole process group when told to stop; it removes this file before it exits.
+  if [ -n "$kill_pid_file" ]; then
     read -r p _ 2>/dev/null <"$kill_pid_file" && [ -n "$p" ] && kill -TERM "$p" 2>/dev/null
   fi
 }
@@ -87,31 +63,44 @@ if [ "$attached" = 1 ]; then
 fi
 exec </dev/null
 
-# 4. Logs: stdout and stderr through capped loggers, so a chatty box cannot fill the disk. The FIFOs .out and .err are
-#    made by the runtime. The cap is a file size limit on the writing cat (it writes at once, unlike head's buffered
-#    stdio); once it is hit, that cat dies and the rest is drained unwritten (/dev/null is not a file the limit applies
-#    to), so the box is never blocked.
-blocks=$((log_max / 512))
-(ulimit -f "$blocks"; /bin/cat >"$ctl/stdout.log" 2>/dev/null || exec /bin/cat >/dev/null) <"$ctl/.out" &
-out_logger=$!
-(ulimit -f "$blocks"; /bin/cat >"$ctl/stderr.log" 2>/dev/null || exec /bin/cat >/dev/null) <"$ctl/.err" &
-err_logger=$!
+# 4. Logs: ONE logger for both streams (sh cannot wait on two pipes at once; Perl ships with macOS), writing the box's
+#    log in the format of BoxLog.cs: each chunk as it arrives, "o<length>" or "e<length>" and a newline, then the
+#    bytes; at most log_max bytes per stream, the rest read and dropped, so the box is never blocked. It opens the FIFOs
+#    .out and .err (made by the runtime) in the order this script opens their other ends below.
+logger='use strict; use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_APPEND O_NOFOLLOW);
+my ($log, $max, @fifos) = @ARGV;
+my $out; sysopen($out, $log, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0600) or undef $out;
+my @in; my @kept = (0, 0); my @tags = ("o", "e");
+for my $i (0, 1) { open($in[$i], "<", $fifos[$i]) or die "boxlite-monitor: $fifos[$i]: $!\n" }
+while (grep { defined } @in) {
+  my $watch = ""; vec($watch, fileno($in[$_]), 1) = 1 for grep { defined $in[$_] } 0, 1;
+  select(my $ready = $watch, undef, undef, undef) > 0 or next;
+  for my $i (grep { defined $in[$_] && vec($ready, fileno($in[$_]), 1) } 0, 1) {
+    my $n = sysread($in[$i], my $chunk, 65536);
+    next if !defined $n && $!{EINTR};
+    if (!$n) { close($in[$i]); $in[$i] = undef; next }
+    my $room = $max - $kept[$i]; next if $room <= 0;
+    $chunk = substr($chunk, 0, $room) if $n > $room;
+    $kept[$i] += length $chunk;
+    syswrite($out, $tags[$i] . length($chunk) . "\n" . $chunk) if $out;
+  }
+}'
+/usr/bin/perl -e "$logger" "$ctl/output.log" "$log_max" "$ctl/.out" "$ctl/.err" &
+logger=$!
 exec 3>"$ctl/.out" 4>"$ctl/.err"
 
 # 5. The command, in the foreground so its signals keep their default actions. A small sh records its pid, joins the
-#    command's own containment (and gives up if the host went meanwhile: the watcher's kill may have missed it), opens
-#    descriptor 3 for an isolation that records the namespace pid through it, applies the box's environment when no
-#    prefix does, and becomes the command (through the isolation prefix).
+#    command's own containment (and gives up if the host went meanwhile: the watcher's kill may have missed it),
+#    applies the box's environment when no prefix does, and becomes the command (through the isolation prefix).
 if cd "$workdir"; then
-  /bin/sh -c 'set -fC; ctl=$1 ns=$2 apply=$3; IFS=$4; join=$5; shift 5
+  /bin/sh -c 'set -fC; ctl=$1 apply=$2; IFS=$3; join=$4; shift 4
     echo $$ >"$ctl/child.pid" || exit 125
     for f in $join; do echo $$ >|"$f" || exit 125; done
     [ -e "$ctl/host-gone" ] && exit 125
     unset IFS
-    [ "$ns" = 0 ] || exec 3>"$ctl/command.nspid" || exit 125
     [ "$apply" = 0 ] && exec "$@"
     n=$1; shift; while [ "$n" -gt 0 ]; do export "$1" || exit 125; shift; n=$((n - 1)); done; exec "$@"' \
-    boxlite-command "$ctl" "$nspid_fd" "$apply_env" "$nl" "$command_join" "$@" >&3 2>&4 3>&- 4>&-
+    boxlite-command "$ctl" "$apply_env" "$nl" "$command_join" "$@" >&3 2>&4 3>&- 4>&-
   code=$?
 else
   echo "boxlite-monitor: cannot enter working directory $workdir" >&4
@@ -119,14 +108,14 @@ else
 fi
 exec 3>&- 4>&-
 
-# 6. The command is done: end the watcher, kill the rest of the command's tree, let the loggers drain, then record the
+# 6. The command is done: end the watcher, kill the rest of the command's tree, let the logger drain, then record the
 #    exit status in one write to a fresh file (the runtime accepts only a complete record).
 if [ -n "$watcher" ]; then
   kill -KILL "$watcher" 2>/dev/null
   wait "$watcher"
 fi
 kill_command
-wait "$out_logger" "$err_logger"
+wait "$logger"
 reason=
 [ -e "$ctl/host-gone" ] && reason=host-gone
 printf '%s\n%s\n' "$code" "$reason" >"$ctl/exit"

@@ -20,21 +20,65 @@ public sealed record BoxContext(BoxInfo Info, string Directory)
     internal const string WorkDirectoryName = "work";
 
     /// <summary>File the box monitor writes the exit status to (first line: exit code; second: reason).</summary>
-    public string ExitFile => Path.Combine(Directory, "exit");
+    internal string ExitFile => Path.Combine(Directory, "exit");
 
-    /// <summary>File holding the pid of the monitor's first child, as the host sees it.</summary>
-    public string ChildPidFile => Path.Combine(Directory, "child.pid");
+    /// <summary>File holding the pid of the process the monitor started the command in, as the host sees it.</summary>
+    internal string ChildPidFile => Path.Combine(Directory, "child.pid");
 
-    /// <summary>File holding the pid of the command inside its PID namespace (namespaced isolation only).</summary>
-    public string CommandNamespacePidFile => Path.Combine(Directory, "command.nspid");
+    /// <summary>The box's log: both output streams of the command, in arrival order (see <see cref="Monitor.BoxLog"/>).</summary>
+    internal string LogFile => Path.Combine(Directory, Monitor.BoxLog.FileName);
 
     /// <summary>The directory the command starts in: its explicit working directory, else <see cref="WorkDirectory"/>.</summary>
     public string CommandDirectory => Info.Options.WorkingDirectory ?? WorkDirectory;
 }
 
 /// <summary>
-/// What a platform contributes to running a process inside a box: the files the process writes its own pid into
-/// before it does anything else (containment from the first instruction), and the argv prefix that isolates it.
+/// How a box is contained, as its reaper prepares it (<see cref="ITreeReaper.PrepareAsync"/>): the files a process of
+/// the box writes its own pid into before it does anything else, so that it is contained from its first instruction and
+/// so is everything it ever starts (e.g. <c>cgroup.procs</c> of a cgroup). Empty lists: no containment to join.
+/// </summary>
+/// <remarks>
+/// The box's first process is its monitor, which starts the command and records its exit. When the command is done
+/// the monitor of a built-in reaper also kills what the command left behind; with any other reaper it does not, and the
+/// runtime's reap (<see cref="ITreeReaper.ReapAsync"/>) after the exit does it.
+/// </remarks>
+public sealed record BoxContainment
+{
+    /// <summary>Files the box monitor writes its pid into first (e.g. <c>cgroup.procs</c> of the box's monitor cgroup).</summary>
+    public IReadOnlyList<string> MonitorJoinFiles { get; init; } = [];
+
+    /// <summary>
+    /// Files the box's command, and every process executed into the running box, writes its pid into before it runs
+    /// anything (e.g. <c>cgroup.procs</c> of the command's cgroup in each hierarchy).
+    /// </summary>
+    public IReadOnlyList<string> CommandJoinFiles { get; init; } = [];
+
+    /// <summary>How the monitor kills what the command left when it is done: the built-in reapers' own, else none.</summary>
+    internal CommandKill? Kill { get; init; }
+}
+
+/// <summary>
+/// How the box monitor kills the rest of the command's tree when the command is done (or its host is gone): a closed
+/// set, provided only by the built-in reapers, written to the monitor by <see cref="Monitor.MonitorProcess"/>.
+/// </summary>
+internal abstract record CommandKill
+{
+    private CommandKill()
+    {
+    }
+
+    /// <summary>Writes <c>1</c> to the <c>cgroup.kill</c> of the command's cgroup (kernel 5.14+).</summary>
+    internal sealed record CgroupKill(string CgroupDirectory) : CommandKill;
+
+    /// <summary>Freezes the command's cgroup, SIGKILLs every listed pid once frozen is confirmed, thaws; until empty.</summary>
+    internal sealed record FreezeKill(string CgroupDirectory) : CommandKill;
+
+    /// <summary>Sends SIGTERM to the process whose pid is the first word of the file: it kills the command's tree (macOS's keeper).</summary>
+    internal sealed record KeeperKill(string PidFile) : CommandKill;
+}
+
+/// <summary>
+/// What a platform contributes to running a process inside a box: its containment, and the argv prefix that isolates it.
 /// </summary>
 /// <remarks>
 /// The box's environment never reaches the launchers: they run with a clean one, and the box's variables travel as
@@ -53,8 +97,8 @@ public sealed record BoxLaunchPlan
     public const string ApplyEnvironment =
         "n=$1; shift; while [ \"$n\" -gt 0 ]; do export \"$1\" || exit 125; shift; n=$((n - 1)); done; exec \"$@\"";
 
-    /// <summary>Files the new process writes its pid into first (e.g. <c>cgroup.procs</c> of each hierarchy).</summary>
-    public IReadOnlyList<string> JoinFiles { get; init; } = [];
+    /// <summary>The files the process joins first: the monitor its own, the command and executed processes theirs.</summary>
+    public BoxContainment Containment { get; init; } = new();
 
     /// <summary>
     /// Argv placed before the environment block and the user command (e.g. <c>unshare …</c>, <c>bwrap …</c>); a
@@ -63,32 +107,16 @@ public sealed record BoxLaunchPlan
     public IReadOnlyList<string> CommandPrefix { get; init; } = [];
 
     /// <summary>
-    /// True when the prefix's wrapper runs where it cannot see the control directory (bubblewrap) and writes the
-    /// command's namespace pid to descriptor 3 instead: the monitor opens that descriptor on
-    /// <see cref="BoxContext.CommandNamespacePidFile"/>, and the wrapper closes it before the command runs.
+    /// The platform's compiled monitor (an absolute path): it runs the box (<c>monitor</c> mode) and every process
+    /// executed into it (<c>exec</c> mode). Null: the portable <c>sh</c> monitor, and executed processes join nothing.
     /// </summary>
-    public bool NamespacePidOnDescriptor3 { get; init; }
-
-    /// <summary>Files the command's wrapper writes its pid into before it execs the command (the command's own containment).</summary>
-    public IReadOnlyList<string> CommandJoinFiles { get; init; } = [];
-
-    /// <summary>When the command exits the monitor writes <c>1</c> here to kill what is left (<c>cgroup.kill</c>).</summary>
-    public string? KillFile { get; init; }
-
-    /// <summary>Without a kill file, the monitor SIGKILLs every pid listed here but its own, until none is left.</summary>
-    public string? ProcsFile { get; init; }
+    internal string? MonitorProgram { get; init; }
 
     /// <summary>
-    /// Without a kill file or procs file: a file whose first word is the pid of a process that kills the command's
-    /// tree when it gets SIGTERM (macOS: the process-group keeper).
+    /// Argv placed before the <c>sh</c> monitor to give it a session of its own where the runtime cannot spawn it as a
+    /// session leader itself (it can on Linux).
     /// </summary>
-    public string? KillPidFile { get; init; }
-
-    /// <summary>
-    /// Argv placed before the monitor to give it a session of its own where the runtime cannot spawn it as a session
-    /// leader itself (it can on Linux); empty when the runtime does it.
-    /// </summary>
-    public IReadOnlyList<string> SessionPrefix { get; init; } = [];
+    internal IReadOnlyList<string> SessionPrefix { get; init; } = [];
 }
 
 /// <summary>One line of a host capability report (<c>boxlite doctor</c>, the health check).</summary>

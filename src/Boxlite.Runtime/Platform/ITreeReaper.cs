@@ -15,8 +15,11 @@ public interface ITreeReaper
     /// <summary>Whether it works on this host, and why.</summary>
     ReaperSupport Support { get; }
 
-    /// <summary>Creates the box's containment (e.g. its cgroup with limits) and says how a process joins it.</summary>
-    ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken);
+    /// <summary>
+    /// Creates the box's containment (e.g. its cgroup with limits) and says how a process joins it. Called once per
+    /// start, before any process of the box exists.
+    /// </summary>
+    ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken);
 
     /// <summary>The processes of the box now.</summary>
     ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken);

@@ -99,7 +99,7 @@ internal sealed class TimedPlatform(IBoxPlatform inner, PhaseRecorder recorder) 
 
         public ReaperSupport Support => inner.Support;
 
-        public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
+        public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
             inner.PrepareAsync(box, cancellationToken);
 
         public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>

@@ -66,7 +66,7 @@ public sealed class AdversarialBoxTests : IDisposable
         var other = await home.Runtime.RunAsync(home.Sh("echo other-box-secret; sleep 1000"), Token);
         await BoxWaits.ForLogLineAsync(other, "other-box-secret");
 
-        var box = await home.Runtime.RunAsync(home.Sh($"ls -A {home.Home}; cat {home.Home}/boxlite.db {home.Home}/boxes/*/stdout.log; echo end", BoxIsolation.Bubblewrap), Token);
+        var box = await home.Runtime.RunAsync(home.Sh($"ls -A {home.Home}; cat {home.Home}/boxlite.db {home.Home}/boxes/*/output.log; echo end", BoxIsolation.Bubblewrap), Token);
         await box.WaitAsync(Token).WaitAsync(Generous, Token);
 
         var output = await OutputAsync(box);
@@ -83,7 +83,7 @@ public sealed class AdversarialBoxTests : IDisposable
         await using var home = new LinuxHome();
 
         var box = await home.Runtime.RunAsync(
-            home.Sh($"for f in exit.tmp exit stdout.log stderr.log host-gone monitor.log child.pid command.nspid; do ln -sf {_victim} $f; done; exit 3", isolation, detached: false),
+            home.Sh($"for f in exit.tmp exit output.log host-gone child.pid child.pid.tmp; do ln -sf {_victim} $f; done; exit 3", isolation, detached: false),
             Token);
 
         (await box.WaitAsync(Token).WaitAsync(Generous, Token)).Should().Be(3);
@@ -97,7 +97,7 @@ public sealed class AdversarialBoxTests : IDisposable
         await using var home = new LinuxHome();
 
         var box = await home.Runtime.RunAsync(
-            home.Sh("printf '0\\n\\n' > exit; echo payload > stdout.log; echo 1 > child.pid; echo host-gone > host-gone; sleep 1; echo real; exit 7", detached: false),
+            home.Sh("printf '0\\n\\n' > exit; echo payload > output.log; echo 1 > child.pid; echo host-gone > host-gone; sleep 1; echo real; exit 7", detached: false),
             Token);
 
         (await box.WaitAsync(Token).WaitAsync(Generous, Token)).Should().Be(7);

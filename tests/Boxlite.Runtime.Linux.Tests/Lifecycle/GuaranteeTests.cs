@@ -148,9 +148,10 @@ public sealed class GuaranteeTests
         deadline.CancelAfter(Generous);
         var exit = () => box.WaitAsync(deadline.Token);
         (await exit.Should().NotThrowAsync("a box writing past the cap is never blocked")).Which.Should().Be(3);
-        foreach (var log in (string[])["stdout.log", "stderr.log"])
+        var lines = await box.ReadLogsAsync(cancellationToken: Token).ToListAsync(Token);
+        foreach (var source in (BoxLogSource[])[BoxLogSource.StandardOutput, BoxLogSource.StandardError])
         {
-            new FileInfo(Path.Combine(home.Runtime.DirectoryOf(box.Id), log)).Length.Should().BeInRange(1, cap, $"{log} is capped");
+            lines.Where(l => l.Source == source).Sum(l => l.Text.Length + 1).Should().BeInRange(1, cap, $"{source} is capped");
         }
     }
 

@@ -18,8 +18,11 @@ internal sealed class UncontainedMonitorPlatform(IBoxPlatform real) : IBoxPlatfo
 
     public void EnsureSupported(BoxOptions options) => real.EnsureSupported(options);
 
-    public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) =>
-        await real.PrepareAsync(box, cancellationToken) with { JoinFiles = [] };
+    public async ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken)
+    {
+        var plan = await real.PrepareAsync(box, cancellationToken);
+        return plan with { Containment = plan.Containment with { MonitorJoinFiles = [] } };
+    }
 
     public ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken) =>
         real.VerifyContainedAsync(box, monitorPid, cancellationToken);

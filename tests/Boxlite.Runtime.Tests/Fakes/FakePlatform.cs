@@ -209,7 +209,7 @@ internal sealed class FakePlatform : IBoxPlatform
 
         public ReaperSupport Support => new(true, "always");
 
-        public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxLaunchPlan());
+        public ValueTask<BoxContainment> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxContainment());
 
         public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
             ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>(Members(box));

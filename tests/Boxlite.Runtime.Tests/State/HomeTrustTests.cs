@@ -48,7 +48,7 @@ public sealed class HomeTrustTests : IDisposable
         ["boxes was swapped for a link to nobody's directory of planted logs"] = async t =>
         {
             Directory.CreateDirectory(t.Home);
-            await OtherUser.DoAsync($"mkdir -p '{t._root}/planted/x' && ln -s /etc/shadow '{t._root}/planted/x/stdout.log'");
+            await OtherUser.DoAsync($"mkdir -p '{t._root}/planted/x' && ln -s /etc/shadow '{t._root}/planted/x/output.log'");
             File.CreateSymbolicLink(Path.Combine(t.Home, "boxes"), Path.Combine(t._root, "planted"));
             return (t.Home, "is a symbolic link");
         },

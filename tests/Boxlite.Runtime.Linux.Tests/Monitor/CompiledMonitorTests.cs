@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text;
+using Boxlite.Runtime.Launch;
+using Boxlite.Runtime.Linux.Monitor;
+using Boxlite.Runtime.Monitor;
+using Boxlite.Runtime.Platform;
+using Boxlite.Runtime.Tests;
+
+namespace Boxlite.Runtime.Linux.Tests;
+
+/// <summary>Linux's compiled monitor (<c>boxlite-monitor</c>), installed as the platform installs it, held to the monitor contract.</summary>
+public sealed class CompiledMonitorTests : MonitorContract
+{
+    private const string Qemu = "/usr/bin/qemu-aarch64-static";
+
+    public CompiledMonitorTests() => Plan = new BoxLaunchPlan { MonitorProgram = MonitorBinary.Install(Home) };
+
+    protected override BoxLaunchPlan Plan { get; }
+
+    [Fact]
+    public async Task The_command_reads_the_stdin_it_is_given_then_end_of_file()
+    {
+        var box = NewBox(Sh("cat; echo end"));
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes("one\ntwo\n"));
+        using var monitor = await MonitorProcess.StartAsync(box, Plan, 1 << 20, Generous, input, Token);
+
+        monitor.Go(detached: true);
+        await monitor.Exited.WaitAsync(Generous, Token);
+
+        (await LogOfAsync(box)).Select(l => l.Text).Should().Equal("one", "two", "end");
+    }
+
+    [Fact]
+    public async Task An_exec_reads_the_stdin_it_is_given_then_end_of_file()
+    {
+        var box = NewBox(Sh("true"));
+        using var input = new MemoryStream(Encoding.UTF8.GetBytes("one\ntwo\n"));
+        var lines = new List<BoxLogLine>();
+
+        var code = await BoxExec.RunAsync(box, Plan, "/bin/sh", ["-c", "cat; echo end; exit 3"], input, lines.Add, Token).WaitAsync(Generous, Token);
+
+        code.Should().Be(3);
+        lines.Select(l => l.Text).Should().Equal("one", "two", "end");
+    }
+
+    [Fact]
+    public async Task A_command_that_cannot_be_run_exits_127_with_the_reason_in_its_log()
+    {
+        var box = NewBox(new BoxOptions { Command = "no-such-command-here", Detached = true });
+        var monitor = await StartAsync(box);
+
+        monitor.Go(detached: true);
+        await monitor.Exited.WaitAsync(Generous, Token);
+
+        Read(box, "exit").Should().Be("127\n\n");
+        (await LogOfAsync(box)).Should().ContainSingle(l => l.Source == BoxLogSource.StandardError && l.Text.Contains("no-such-command-here", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_command_leads_a_process_group_of_its_own_so_a_group_signal_of_the_box_spares_the_monitor()
+    {
+        var box = NewBox(Sh("kill -TERM 0"));
+        var monitor = await StartAsync(box);
+
+        monitor.Go(detached: true);
+        await monitor.Exited.WaitAsync(Generous, Token);
+
+        Read(box, "exit").Should().Be("143\n\n", "the monitor outlived its command's group signal and recorded it");
+    }
+
+    [Fact]
+    [Trait("Category", "AdversarialBox")]
+    public async Task When_the_host_end_closes_the_command_tree_is_killed_by_its_cgroup_and_host_gone_is_the_reason()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        using var sandbox = new CgroupSandbox();
+        var platform = sandbox.Platform();
+        var box = sandbox.NewBox(detached: false);
+        box = box with { Info = box.Info with { Options = box.Info.Options with { Args = ["-c", "sleep 1000 & (sleep 1000 &); touch ready; wait"] } } };
+        var monitor = await StartAsync(box, await platform.PrepareAsync(box, Token));
+        await platform.VerifyContainedAsync(box, monitor.Pid, Token);
+        monitor.Go(detached: false);
+        (await EventuallyAsync(() => File.Exists(Path.Combine(box.WorkDirectory, "ready")))).Should().BeTrue();
+
+        monitor.Dispose();
+
+        (await EventuallyAsync(() => ExitStatus.TryRead(box) is not null)).Should().BeTrue();
+        Read(box, "exit").Should().Be("137\nhost-gone\n");
+        var reap = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), Token);
+        reap.ProcessesKilled.Should().Be(0, "the monitor killed the whole tree itself");
+    }
+
+    [Fact]
+    public async Task The_arm64_build_runs_a_box_and_an_exec_under_qemu()
+    {
+        Assert.SkipUnless(File.Exists(Qemu), $"needs {Qemu} (apt-get install qemu-user-static) to run the arm64 build here");
+        var binary = Path.Combine(Home, "boxlite-monitor-aarch64");
+        await File.WriteAllBytesAsync(binary, MonitorBinary.For(Architecture.Arm64)!, Token);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(binary, UnixFileMode.UserRead | UnixFileMode.UserExecute);
+        }
+
+        var box = NewBox(Sh("echo hi; echo oops >&2; exit 5"));
+
+        var (monitorOutput, monitorCode) = await RunAsync([Qemu, binary, "monitor", "1", "PATH=/usr/bin:/bin", "/bin/sh", "-c", "echo hi; echo oops >&2; exit 5"],
+            new() { ["BOXLITE_CTL"] = box.Directory, ["BOXLITE_WORKDIR"] = box.WorkDirectory, ["BOXLITE_APPLY_ENV"] = "1", ["BOXLITE_LOG_MAX"] = "1024" }, "go\n");
+        var (execOutput, execCode) = await RunAsync([Qemu, binary, "exec", "1", "PATH=/usr/bin:/bin", "sh", "-c", "echo $PATH; exit 6"],
+            new() { ["BOXLITE_APPLY_ENV"] = "1" }, "");
+
+        monitorCode.Should().Be(0);
+        monitorOutput.Should().StartWith("joined ");
+        Read(box, "exit").Should().Be("5\n\n");
+        (await LogOfAsync(box)).Select(l => (l.Source, l.Text)).Should().BeEquivalentTo(new[] { (BoxLogSource.StandardOutput, "hi"), (BoxLogSource.StandardError, "oops") });
+        (execOutput, execCode).Should().Be(("/usr/bin:/bin\n", 6));
+    }
+
+    private static async Task<(string Output, int Code)> RunAsync(string[] argv, Dictionary<string, string> settings, string input)
+    {
+        var start = new ProcessStartInfo(argv[0]) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+        argv.Skip(1).ToList().ForEach(start.ArgumentList.Add);
+        start.Environment.Clear();
+        start.Environment["PATH"] = "/usr/sbin:/usr/bin:/sbin:/bin";
+        foreach (var (key, value) in settings)
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        await process.StandardInput.WriteAsync(input);
+        process.StandardInput.Close();
+        var output = await process.StandardOutput.ReadToEndAsync(Token);
+        await process.WaitForExitAsync(Token).WaitAsync(Generous, Token);
+        return (output, process.ExitCode);
+    }
+}
