@@ -25,6 +25,7 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
     private readonly GroupKeepers _keepers;
     private readonly ProcessGroupReaper _reaper;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
     public MacOSBoxPlatform(IOptions<BoxliteOptions> options, IOptions<MacOSOptions> macOptions, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
         : this(options.Value, macOptions.Value, ProcessTables.ForHost(), FileSystemPathCanonicalizer.Instance, loggerFactory, timeProvider)
@@ -35,6 +36,7 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
     {
         var time = timeProvider ?? TimeProvider.System;
+        _time = time;
         _options = options;
         _macOptions = macOptions;
         _table = table;
@@ -234,6 +236,20 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         _table.Get(pid) is { IsZombie: false } entry ? new ProcessIdentity(entry.Pid, entry.StartTime, _table.BootId) : null;
 
     public bool IsAlive(ProcessIdentity identity) => _sweeper.IsRunning(identity);
+
+    /// <summary>
+    /// A bounded poll of the process table (5 ms, doubling to 100 ms). kqueue's <c>EVFILT_PROC</c>/<c>NOTE_EXIT</c>
+    /// would notice the exit without polling, but it cannot be tested on the Linux hosts that build this package.
+    /// </summary>
+    public async Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(5);
+        while (IsAlive(identity))
+        {
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 100));
+        }
+    }
 
     public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken)
     {

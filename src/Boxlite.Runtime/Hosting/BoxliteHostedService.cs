@@ -3,7 +3,11 @@ using Microsoft.Extensions.Options;
 
 namespace Boxlite.Runtime.Hosting;
 
-/// <summary>Recovers on host start (G4) and stops the attached boxes on graceful shutdown.</summary>
+/// <summary>
+/// Recovers on host start (G4). When the host begins to stop, the attached boxes get their stop signal at once (so the
+/// work that waits on them ends while the host drains); the host's stop waits for them, and its shutdown timeout cuts
+/// their grace periods short: they are reaped at once, never left running, and nothing escapes as a crash.
+/// </summary>
 internal sealed class BoxliteHostedService(IServiceProvider services, IOptions<BoxliteOptions> options) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -13,6 +17,11 @@ internal sealed class BoxliteHostedService(IServiceProvider services, IOptions<B
         if (options.Value.RecoverOnStart)
         {
             await runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        if (runtime is BoxRuntime boxes && services.GetService(typeof(IHostApplicationLifetime)) is IHostApplicationLifetime lifetime)
+        {
+            lifetime.ApplicationStopping.Register(() => _ = boxes.StopAttachedAsync(CancellationToken.None));
         }
     }
 

@@ -126,6 +126,43 @@ public sealed class SqliteBoxStoreFileTests : IDisposable
     }
 
     [Fact]
+    public async Task A_start_under_way_in_a_store_of_the_second_schema_becomes_starting_held_by_its_starter()
+    {
+        _home.Execute(
+            """
+            CREATE TABLE boxes (
+                id TEXT NOT NULL PRIMARY KEY, name TEXT UNIQUE, state TEXT NOT NULL, options TEXT NOT NULL,
+                created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, exit_code INTEGER, killed_by TEXT,
+                status_reason TEXT, monitor_pid INTEGER, monitor_start_time INTEGER, monitor_boot_id TEXT,
+                owner_pid INTEGER, owner_start_time INTEGER, owner_boot_id TEXT, reaper TEXT, version INTEGER NOT NULL,
+                containment TEXT
+            ) STRICT;
+            CREATE INDEX boxes_by_creation ON boxes (created_at, id);
+            INSERT INTO boxes (id, state, options, created_at, status_reason, owner_pid, owner_start_time, owner_boot_id, version)
+                VALUES ('abcdefghij012345', 'Created', '{"command":"/bin/true"}', '2025-03-04T05:06:07.0000000Z', 'starting', 77, 12, 'boot', 2);
+            INSERT INTO boxes (id, state, options, created_at, owner_pid, owner_start_time, owner_boot_id, version)
+                VALUES ('abcdefghij012346', 'Stopping', '{"command":"/bin/true"}', '2025-03-04T05:06:08.0000000Z', 78, 13, 'boot', 5);
+            INSERT INTO boxes (id, state, options, created_at, version)
+                VALUES ('abcdefghij012347', 'Created', '{"command":"/bin/true"}', '2025-03-04T05:06:09.0000000Z', 1);
+            PRAGMA application_id = 1115180148; PRAGMA user_version = 2;
+            """);
+
+        using var store = _home.Open();
+        var starting = await store.GetAsync(BoxId.Parse("abcdefghij012345"), Ct);
+        var stopping = await store.GetAsync(BoxId.Parse("abcdefghij012346"), Ct);
+        var created = await store.GetAsync(BoxId.Parse("abcdefghij012347"), Ct);
+
+        starting!.State.Should().Be(BoxState.Starting);
+        starting.StatusReason.Should().BeNull();
+        starting.Holder.Should().Be(new ProcessIdentity(77, 12, "boot"));
+        starting.Owner.Should().BeNull("an attached box gets its owner once it runs");
+        stopping!.Holder.Should().Be(new ProcessIdentity(78, 13, "boot"));
+        created!.State.Should().Be(BoxState.Created);
+        created.Holder.Should().BeNull();
+        _home.Query("PRAGMA user_version").Should().Be((long)BoxStoreSchema.CurrentVersion);
+    }
+
+    [Fact]
     public void A_store_from_a_newer_version_is_refused_with_both_versions()
     {
         _home.Open().Dispose();
