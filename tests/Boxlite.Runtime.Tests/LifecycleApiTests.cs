@@ -1,4 +1,6 @@
 using Boxlite.Runtime.Tests.Fakes;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Boxlite.Runtime.Tests;
@@ -179,6 +181,25 @@ public sealed class LifecycleApiTests
         labelled.Removed.Should().Equal(mine.Id);
         rest.Removed.Should().Equal(other.Id);
         (await f.Store.ListAsync(Deadline)).Select(b => b.Id).Should().Equal(live.Id);
+    }
+
+    [Fact]
+    public async Task The_life_of_a_box_that_exits_cleanly_is_logged_at_debug_only_and_reaps_nothing()
+    {
+        var logs = new FakeLogCollector();
+        using var loggers = LoggerFactory.Create(b => b.SetMinimumLevel(LogLevel.Trace).AddProvider(new FakeLoggerProvider(logs)));
+        await using var f = new RuntimeFixture();
+        await using var runtime = new BoxRuntime(f.Options, f.Store, f.Platform, loggerFactory: loggers);
+        logs.Clear();
+
+        var box = await runtime.RunAsync(RuntimeFixture.Sh("exit 0"), Deadline);
+        await box.WaitAsync(Deadline);
+        await runtime.RemoveAsync(box.Id, cancellationToken: Deadline);
+
+        var records = logs.GetSnapshot();
+        records.Should().NotBeEmpty();
+        records.Should().OnlyContain(r => r.Level == LogLevel.Debug);
+        records.Should().NotContain(r => r.Message.Contains("reaped", StringComparison.Ordinal));
     }
 
     private static async Task<BoxId> WaitForOneBoxAsync(RuntimeFixture f)
