@@ -66,7 +66,8 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         }
 
         EnsureLimitsSupported(options.Limits);
-        if (SignalNumbers.Of(options.StopSignal) is null)
+        // Checked against macOS's signals wherever this runs, so the refusal does not depend on the host.
+        if (SignalNumbers.Of(options.StopSignal, mac: true) is null)
         {
             throw new PlatformCapabilityException($"macOS has no signal {options.StopSignal}", "choose another StopSignal, e.g. TERM");
         }

@@ -43,7 +43,7 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
         var result = await home.RunAsync(args);
 
         ShouldBeRejected(result);
-        (await home.ListAllAsync()).Should().BeEmpty();
+        (await home.RecordsAsync()).Should().BeEmpty();
         home.BoxDirectories.Should().BeEmpty();
     }
 
@@ -78,7 +78,7 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
 
         ShouldBeRejected(result);
         result.Stderr.Should().Contain("matches");
-        (await home.ListAllAsync()).Should().HaveCount(ids.Count);
+        (await home.RecordsAsync()).Should().HaveCount(ids.Count);
         home.BoxDirectories.Should().BeEquivalentTo(ids);
     }
 
@@ -92,7 +92,7 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
         var result = await home.RunAsync("run", "-d", "--name", "taken", "--", "true");
 
         ShouldBeRejected(result);
-        (await home.ListAllAsync()).Select(b => b.GetProperty("id").GetString()).Should().Equal(id);
+        (await home.RecordsAsync()).Select(b => b.Id.Value).Should().Equal(id);
         home.BoxDirectories.Should().Equal(id);
     }
 
@@ -102,13 +102,13 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
         await TestHome.RequireBoxesAsync();
         await using var home = new TestHome();
         await home.RunAsync("run", "--name", "gone", "--", "true");
-        var before = await home.InspectAsync("gone");
+        var before = await home.RecordAsync("gone");
 
         var result = await home.RunAsync("exec", "gone", "--", "echo", "hi");
 
         ShouldBeRejected(result);
         result.Stderr.Should().Contain("exited");
-        (await home.InspectAsync("gone")).ToString().Should().Be(before.ToString());
+        (await home.RecordAsync("gone")).Should().BeEquivalentTo(before);
         home.BoxDirectories.Should().ContainSingle();
     }
 

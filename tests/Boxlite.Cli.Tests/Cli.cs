@@ -27,12 +27,12 @@ internal static partial class Cli
 
     public static string WorkerSamplePath { get; } = Recorded("BoxliteWorkerSample");
 
-    /// <summary>Starts <c>dotnet DLL args</c> with redirected output (under <paramref name="umask"/> when given).</summary>
-    public static Process Start(string dll, IEnumerable<string> args, string? umask = null)
+    /// <summary>Starts <c>[prefix…] dotnet DLL args</c> with redirected output.</summary>
+    public static Process Start(string dll, IEnumerable<string> args, IReadOnlyList<string>? prefix = null)
     {
         File.Exists(dll).Should().BeTrue($"the sample is built with the tests ({dll})");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
-        var start = new ProcessStartInfo(umask is null ? dotnet : "/bin/sh")
+        var start = new ProcessStartInfo(prefix is { Count: > 0 } ? prefix[0] : dotnet)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,12 +41,9 @@ internal static partial class Cli
         };
         start.Environment.Remove("BOXLITE_HOME");
         start.Environment.Remove("BOXLITE_CGROUP_PARENT");
-        if (umask is not null)
+        foreach (var arg in prefix is { Count: > 0 } ? [.. prefix.Skip(1), dotnet] : Array.Empty<string>())
         {
-            foreach (var arg in (string[])["-c", $"umask {umask} && exec \"$0\" \"$@\"", dotnet])
-            {
-                start.ArgumentList.Add(arg);
-            }
+            start.ArgumentList.Add(arg);
         }
 
         start.ArgumentList.Add(dll);

@@ -1,3 +1,6 @@
+using Boxlite.Runtime;
+using Boxlite.Runtime.Linux.Tests;
+
 namespace Boxlite.Cli.Tests;
 
 public sealed class LifecycleTests
@@ -14,7 +17,7 @@ public sealed class LifecycleTests
         var result = await home.OkAsync("stop", "-t", "0.2", id);
 
         result.StdoutLines.Should().ContainSingle().Which.Should().MatchRegex("^" + id + ReapLine);
-        (await home.InspectAsync(id)).GetProperty("state").GetString().Should().Be("exited");
+        (await home.RecordAsync(id)).State.Should().Be(BoxState.Exited);
     }
 
     [Fact]
@@ -22,13 +25,18 @@ public sealed class LifecycleTests
     {
         await TestHome.RequireBoxesAsync();
         await using var home = new TestHome();
-        var id = await home.RunDetachedAsync("--name", "tree", "--", "sh", "-c", "sleep 300 & (sleep 300 &); setsid sleep 300 & sh -c 'sleep 300 & wait' & wait");
+        var tree = "BOX_TREE=" + Guid.NewGuid().ToString("N");
+        var id = await home.RunDetachedAsync("--name", "tree", "-e", "BOX_MARKER=" + home.Marker, "--",
+            "env", tree, "sh", "-c", "sleep 300 & (sleep 300 &); setsid sleep 300 & sh -c 'sleep 300 & wait' & wait");
+        (await Eventually(() => Markers.Carrying(tree).Count >= 6)).Should().BeTrue("the whole tree (only its processes carry BOX_TREE) is up before the remove");
 
         var result = await home.OkAsync("rm", "-f", "tree");
 
         result.StdoutLines.Should().ContainSingle().Which.Should().MatchRegex("^" + id + ReapLine);
         result.StdoutLines[0].Should().NotStartWith(id + " removed: 0 ");
-        (await home.ListAllAsync()).Should().BeEmpty();
+        home.MarkedProcesses().Should().BeEmpty("the daemonized and setsid'd processes are reaped too");
+        home.BoxCgroups(id).Should().BeEmpty();
+        (await home.RecordsAsync()).Should().BeEmpty();
         home.BoxDirectories.Should().BeEmpty();
     }
 
@@ -105,15 +113,23 @@ public sealed class LifecycleTests
     {
         await TestHome.RequireBoxesAsync();
         await using var home = new TestHome();
-        var id = await home.RunDetachedAsync("--", "sleep", "300");
+        var counter = Path.Combine(home.Directory, "counter");
+        var id = await home.RunDetachedAsync("--", "sh", "-c", Counting.DaemonScript(counter) + "; sleep 300");
+        (await Counting.MovesPastAsync(counter, await Counting.ReadAsync(counter))).Should().BeTrue("the counter runs before the pause");
 
         await home.OkAsync("pause", id);
-        var paused = (await home.InspectAsync(id)).GetProperty("state").GetString();
+        var events = await File.ReadAllTextAsync(Path.Combine(home.V2BoxCgroup(id), "cgroup.events"), TestContext.Current.CancellationToken);
+        var paused = (await home.RecordAsync(id)).State;
+        var frozenAt = await Counting.ReadAsync(counter);
+        await Counting.LetRoundsPassAsync();
+        var stillAt = await Counting.ReadAsync(counter);
         await home.OkAsync("resume", id);
-        var resumed = (await home.InspectAsync(id)).GetProperty("state").GetString();
 
-        paused.Should().Be("paused");
-        resumed.Should().Be("running");
+        events.Should().Contain("frozen 1");
+        paused.Should().Be(BoxState.Paused);
+        stillAt.Should().Be(frozenAt, "the daemonized counter, deep in the box's tree, is frozen too");
+        (await home.RecordAsync(id)).State.Should().Be(BoxState.Running);
+        (await Counting.MovesPastAsync(counter, stillAt)).Should().BeTrue("resuming lets it count again");
     }
 
     [Fact]
@@ -141,7 +157,23 @@ public sealed class LifecycleTests
         var result = await home.OkAsync("prune");
 
         result.StdoutLines.Should().HaveCount(2);
-        (await home.ListAllAsync()).Select(b => b.GetProperty("id").GetString()).Should().Equal(live);
+        (await home.RecordsAsync()).Select(b => b.Id.Value).Should().Equal(live);
         home.BoxDirectories.Should().Equal(live);
+    }
+
+    private static async Task<bool> Eventually(Func<bool> condition)
+    {
+        var until = DateTime.UtcNow + Cli.Deadline;
+        while (!condition())
+        {
+            if (DateTime.UtcNow > until)
+            {
+                return false;
+            }
+
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+
+        return true;
     }
 }

@@ -1,3 +1,5 @@
+using Boxlite.Runtime;
+
 namespace Boxlite.Cli.Tests;
 
 public sealed class RunTests
@@ -13,10 +15,10 @@ public sealed class RunTests
         result.ExitCode.Should().Be(7, result.ToString());
         result.StdoutLines.Should().Equal("out-line");
         result.StderrLines.Should().Equal("err-line");
-        var box = (await home.ListAllAsync()).Should().ContainSingle().Subject;
-        box.GetProperty("state").GetString().Should().Be("exited");
-        box.GetProperty("exitCode").GetInt32().Should().Be(7);
-        box.GetProperty("detached").GetBoolean().Should().BeFalse();
+        var box = (await home.RecordsAsync()).Should().ContainSingle().Subject;
+        box.State.Should().Be(BoxState.Exited);
+        box.ExitCode.Should().Be(7);
+        box.Detached.Should().BeFalse();
     }
 
     [Fact]
@@ -29,11 +31,11 @@ public sealed class RunTests
 
         var id = result.StdoutLines[^1];
         id.Should().MatchRegex("^[a-z0-9]{16}$");
-        var box = await home.InspectAsync("sleeper");
-        box.GetProperty("id").GetString().Should().Be(id);
-        box.GetProperty("state").GetString().Should().Be("running");
-        box.GetProperty("detached").GetBoolean().Should().BeTrue();
-        box.GetProperty("exitCode").ValueKind.Should().Be(System.Text.Json.JsonValueKind.Null);
+        var box = await home.RecordAsync("sleeper");
+        box.Id.Value.Should().Be(id);
+        box.State.Should().Be(BoxState.Running);
+        box.Detached.Should().BeTrue();
+        box.ExitCode.Should().BeNull();
     }
 
     [Fact]
@@ -46,7 +48,7 @@ public sealed class RunTests
 
         result.ExitCode.Should().Be(3, result.ToString());
         result.StdoutLines.Should().Equal("bye");
-        (await home.ListAllAsync()).Should().BeEmpty();
+        (await home.RecordsAsync()).Should().BeEmpty();
         home.BoxDirectories.Should().BeEmpty();
     }
 
@@ -65,9 +67,9 @@ public sealed class RunTests
 
         result.ExitCode.Should().NotBe(0, result.ToString());
         IsSleeping(escapee).Should().BeFalse("the setsid'd grandchild is reaped with the box");
-        var box = await home.InspectAsync("fg");
-        box.GetProperty("state").GetString().Should().Be("exited");
-        box.GetProperty("exitCode").GetInt32().Should().Be(result.ExitCode);
+        var box = await home.RecordAsync("fg");
+        box.State.Should().Be(BoxState.Exited);
+        box.ExitCode.Should().Be(result.ExitCode);
     }
 
     private static bool IsSleeping(int pid)

@@ -1,5 +1,8 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Boxlite.Runtime;
+using Boxlite.Runtime.Linux.Tests;
+using Boxlite.Runtime.State;
 
 namespace Boxlite.Cli.Tests;
 
@@ -36,6 +39,9 @@ internal sealed class TestHome : IAsyncDisposable
     /// <summary>Records the parent boxlite derived for this home, so that disposing removes it (it is still not passed).</summary>
     public void AdoptCgroupParent(string parent) => _derivedCgroupParent = parent;
 
+    /// <summary>A value boxes started with <c>-e BOX_MARKER=…</c> carry, so their processes can be found in /proc.</summary>
+    public string Marker { get; } = "m" + Guid.NewGuid().ToString("N");
+
     /// <summary>Box directories in the home now.</summary>
     public string[] BoxDirectories =>
         System.IO.Directory.Exists(Path.Combine(Directory, "boxes"))
@@ -61,7 +67,7 @@ internal sealed class TestHome : IAsyncDisposable
 
     /// <summary>Starts boxlite under the umask <paramref name="umask"/> (octal).</summary>
     public Process StartWithUmask(string umask, params string[] args) =>
-        Cli.Start(Cli.DllPath, ["--home", Directory, .. CgroupParentArgs, .. args], umask);
+        Cli.Start(Cli.DllPath, ["--home", Directory, .. CgroupParentArgs, .. args], ["/bin/sh", "-c", $"umask {umask} && exec \"$0\" \"$@\""]);
 
     public async Task<CliResult> RunAsync(params string[] args) => await Cli.CompleteAsync(Start(args));
 
@@ -88,16 +94,54 @@ internal sealed class TestHome : IAsyncDisposable
 
     public async Task<JsonElement> InspectAsync(string box) => (await OkAsync("inspect", box, "--json")).Json;
 
+    /// <summary>Every record in the home's store, read directly (no store yet: none).</summary>
+    public async Task<IReadOnlyList<BoxInfo>> RecordsAsync()
+    {
+        if (!File.Exists(Path.Combine(Directory, SqliteBoxStore.FileName)))
+        {
+            return [];
+        }
+
+        using var store = SqliteBoxStore.Open(Directory);
+        return await store.ListAsync(TestContext.Current.CancellationToken);
+    }
+
+    /// <summary>The record of the box with this id or name, read directly from the store.</summary>
+    public async Task<BoxInfo> RecordAsync(string idOrName) =>
+        (await RecordsAsync()).Should().ContainSingle(b => b.Id.Value == idOrName || b.Name == idOrName, $"the store holds box {idOrName}").Subject;
+
+    /// <summary>Live processes carrying <see cref="Marker"/>, found independently of any cgroup.</summary>
+    public List<int> MarkedProcesses() => Markers.Carrying("BOX_MARKER=" + Marker);
+
+    /// <summary>The box's cgroup directories that exist, in every cgroup hierarchy.</summary>
+    public List<string> BoxCgroups(string id) =>
+        [.. TestCgroups.ParentDirectories(ActiveCgroupParent).Select(p => Path.Combine(p, id)).Where(System.IO.Directory.Exists)];
+
+    /// <summary>The box's cgroup directory in the cgroup v2 hierarchy (whether or not it exists).</summary>
+    public string V2BoxCgroup(string id) => Path.Combine(TestCgroups.Mounts().Single(m => m.V2).Point, ActiveCgroupParent, id);
+
+    /// <summary>The cgroup parent this home's boxes live under: the one passed, or the one boxlite derived.</summary>
+    private string ActiveCgroupParent =>
+        CgroupParent ?? _derivedCgroupParent ?? new BoxliteOptions { HomeDirectory = Directory }.CgroupParent;
+
     public async ValueTask DisposeAsync()
     {
         try
         {
-            if (System.IO.Directory.Exists(Directory))
+            if ((await RecordsAsync()).Count > 0)
             {
-                var ids = (await ListAllAsync()).Select(b => b.GetProperty("id").GetString()!).ToArray();
-                if (ids.Length > 0)
+                // Like "boxlite rm -f" on every box, in this process.
+                await using var runtime = await new BoxliteRuntimeBuilder()
+                    .Configure(o =>
+                    {
+                        o.HomeDirectory = Directory;
+                        o.CgroupParent = ActiveCgroupParent;
+                    })
+                    .AddPlatform((o, logs) => LinuxPlatform.Create(o, logs))
+                    .BuildAsync();
+                foreach (var box in await runtime.ListAsync())
                 {
-                    await OkAsync(["rm", "-f", .. ids]);
+                    await runtime.RemoveAsync(box.Id.Value, force: true);
                 }
             }
         }
@@ -110,31 +154,7 @@ internal sealed class TestHome : IAsyncDisposable
 
             if ((CgroupParent ?? _derivedCgroupParent) is { } parent)
             {
-                RemoveCgroupParent(parent);
-            }
-        }
-    }
-
-    /// <summary>rmdir of this home's cgroup parent in every cgroup hierarchy (it is empty once its boxes are gone).</summary>
-    private static void RemoveCgroupParent(string parent)
-    {
-        if (!File.Exists("/proc/self/mountinfo"))
-        {
-            return;
-        }
-
-        foreach (var line in File.ReadLines("/proc/self/mountinfo"))
-        {
-            var halves = line.Split(" - ");
-            if (halves.Length < 2 || !halves[1].StartsWith("cgroup", StringComparison.Ordinal))
-            {
-                continue;
-            }
-
-            var dir = Path.Combine(line.Split(' ')[4], parent);
-            if (System.IO.Directory.Exists(dir))
-            {
-                System.IO.Directory.Delete(dir);
+                TestCgroups.Remove(parent);
             }
         }
     }

@@ -16,6 +16,6 @@ public sealed class WorkerSampleTests
 
         result.ExitCode.Should().Be(0, result.ToString());
         result.Stdout.Should().Contain("Job 1 in box").And.Contain("Job 2 in box").And.Contain("Linux");
-        (await home.ListAllAsync()).Should().BeEmpty("the sidecar is stopped at shutdown and the job boxes are removed");
+        (await home.RecordsAsync()).Should().BeEmpty("the sidecar is stopped at shutdown and the job boxes are removed");
     }
 }

@@ -25,6 +25,7 @@ internal static class AdversarialTrees
         ["fork storm bounded by a pids limit"] = ("exec perl -e 'for (1..4) { fork or last } while (1) { my $p = fork; if (defined $p && !$p) { sleep 1000; exit } }'", 150, StormPidsMax),
         ["50-deep chain"] = ("c='if [ \"$1\" -gt 0 ]; then sh -c \"$c\" chain $(($1 - 1)) & fi; exec sleep 1000'; export c; exec sh -c \"$c\" chain 50", 51, null),
         [$"{fanWidth}-wide fan"] = ($"i=0; while [ $i -lt {fanWidth} ]; do sleep 1000 & i=$((i + 1)); done; exec sleep 1000", fanWidth + 1, null),
-        ["PID namespace in a PID namespace"] = ("unshare --pid --fork --mount-proc sh -c 'unshare --pid --fork --mount-proc sh -c \"sleep 1000 & sleep 1000 & wait\" & sleep 1000' & exec sleep 1000", 6, null),
+        // A user that is not root (in its namespace) needs a user namespace of its own to make a PID namespace.
+        ["PID namespace in a PID namespace"] = ("u=; [ \"$(id -u)\" = 0 ] || u=--map-root-user; unshare $u --pid --fork --mount-proc sh -c 'unshare --pid --fork --mount-proc sh -c \"sleep 1000 & sleep 1000 & wait\" & sleep 1000' & exec sleep 1000", 6, null),
     };
 }

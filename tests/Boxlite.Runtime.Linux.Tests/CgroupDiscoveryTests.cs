@@ -56,7 +56,7 @@ public sealed class CgroupDiscoveryTests
     }
 
     [Fact]
-    public void A_kernel_without_cgroup_kill_is_detected_from_a_real_cgroup()
+    public void A_cgroup_without_a_cgroup_kill_file_means_no_kill_whatever_the_kernel_version()
     {
         var fs = new FakeCgroupFileSystem(FakeCgroupFileSystem.PureV2);
         fs.AddCgroup("/sys/fs/cgroup", "memory");

@@ -46,7 +46,9 @@ public sealed class ContainmentTests : IDisposable
         var platform = _sandbox.Platform(PidNamespaceInitReaper.MethodName);
         var box = _sandbox.NewBox(isolation);
         box = await _sandbox.StartWithMonitorAsync(platform, box, "setsid sh -c 'sleep 1000 &' & " + Shim);
-        await CgroupSandbox.WaitUntilAsync(() => _sandbox.MarkedProcesses().Count >= 7);
+
+        // The tree in the namespace (the monitor's own processes are outside it).
+        await CgroupSandbox.WaitUntilAsync(() => _sandbox.MarkedProcesses().Count(p => ProcFs.ReadNamespacePids(p) is { Length: > 1 }) >= 7);
 
         var report = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);
 
@@ -154,15 +156,23 @@ public sealed class ContainmentTests : IDisposable
         Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
         var platform = _sandbox.Platform();
         var box = _sandbox.NewBox();
-        box = await _sandbox.StartWithMonitorAsync(platform, box, "sleep 1000 & sleep 1000 & wait");
-        await _sandbox.WaitForTreeAsync(box, 3);
+        var counter = Path.Combine(_sandbox.TempDirectory, "counter");
+        box = await _sandbox.StartWithMonitorAsync(platform, box, "sleep 1000 & sleep 1000 & " + Counting.DaemonScript(counter) + "; wait");
+        var before = await Counting.ReadAsync(counter);
+        (await Counting.MovesPastAsync(counter, before)).Should().BeTrue("the counter runs before the pause");
 
         await platform.SetFrozenAsync(box, true, CancellationToken.None);
-        ProcFs.TryReadStat(box.Info.Monitor!.Pid)!.Value.State.Should().NotBe('R');
+        var events = File.ReadAllText(Path.Combine(_sandbox.Layout.BoxDirectory(box.Id), "cgroup.events"));
+        var frozenAt = await Counting.ReadAsync(counter);
+        await Counting.LetRoundsPassAsync();
+        var stillAt = await Counting.ReadAsync(counter);
         await platform.SetFrozenAsync(box, false, CancellationToken.None);
-        var metrics = await platform.GetMetricsAsync(box, CancellationToken.None);
 
-        metrics.ProcessCount.Should().BeGreaterThanOrEqualTo(4);
+        events.Should().Contain("frozen 1");
+        stillAt.Should().Be(frozenAt, "the daemonized counter, deep in the box's tree, is frozen too");
+        (await Counting.MovesPastAsync(counter, stillAt)).Should().BeTrue("thawing lets it count again");
+        var metrics = await platform.GetMetricsAsync(box, CancellationToken.None);
+        metrics.ProcessCount.Should().BeGreaterThanOrEqualTo(5);
         metrics.CpuTime.Should().NotBeNull();
         (await platform.ListContainedBoxesAsync(CancellationToken.None)).Should().Contain(box.Id);
         await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), CancellationToken.None);

@@ -12,7 +12,7 @@ public sealed class ProcFsTests
 
         var parsed = ProcFs.ParseStat(42, stat);
 
-        parsed.Should().Be(new ProcStat(42, 'S', 7, 987654));
+        parsed.Should().Be(new ProcStat(42, 'S', 7, 42, 987654));
     }
 
     [Fact]

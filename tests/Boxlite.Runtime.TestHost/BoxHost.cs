@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime.TestHost;
@@ -6,12 +7,22 @@ namespace Boxlite.Runtime.TestHost;
 /// <summary>Verbs that run boxes on the real Linux platform from a process the test can kill.</summary>
 internal static class BoxHost
 {
-    /// <summary><c>run &lt;home&gt; &lt;cgroup-parent&gt; attached|detached &lt;isolation&gt; &lt;command&gt; [args]</c>: starts a box, prints its id, then waits to be killed.</summary>
+    /// <summary>
+    /// <c>run &lt;home&gt; &lt;cgroup-parent&gt; attached|detached &lt;isolation&gt; &lt;boxes&gt; &lt;command&gt; [args]</c>: starts
+    /// that many boxes (each with <c>BOX_INDEX</c> = 1, 2, … in its environment), prints their ids, then waits to be killed.
+    /// </summary>
     public static async Task<int> RunAsync(string[] args)
     {
         await using var runtime = Open(args[0], args[1]);
-        var box = await runtime.RunAsync(Options(args[2] == "detached", args[3], args[4..]));
-        Console.WriteLine($"id {box.Id}");
+        var count = int.Parse(args[4], CultureInfo.InvariantCulture);
+        for (var index = 1; index <= count; index++)
+        {
+            var options = Options(args[2] == "detached", args[3], args[5..]);
+            var environment = new Dictionary<string, string>(options.Environment) { ["BOX_INDEX"] = index.ToString(CultureInfo.InvariantCulture) };
+            var box = await runtime.RunAsync(options with { Environment = environment });
+            Console.WriteLine($"id {box.Id}");
+        }
+
         await Task.Delay(Timeout.Infinite);
         return 0;
     }
@@ -21,7 +32,10 @@ internal static class BoxHost
     {
         await using var runtime = Open(args[0], args[1]);
         var box = await runtime.GetAsync(args[2]);
-        var report = await box.StopAsync(TimeSpan.FromMilliseconds(200));
+
+        // A grace of seconds (against a box that ignores the stop signal) keeps the stop under way long enough for a
+        // second stopper to meet it even on a loaded machine.
+        var report = await Barrier.RunTogetherAsync(() => box.StopAsync(TimeSpan.FromSeconds(2)));
         Console.WriteLine($"killed {report.ProcessesKilled}");
         return 0;
     }
@@ -59,8 +73,8 @@ internal static class BoxHost
     }
 
     /// <summary>
-    /// <c>crash &lt;home&gt; &lt;cgroup-parent&gt; &lt;point&gt; &lt;command&gt; [args]</c>: creates, starts, stops and removes an
-    /// attached box, and SIGKILLs itself at the named step.
+    /// <c>crash &lt;home&gt; &lt;cgroup-parent&gt; &lt;point&gt; attached|detached &lt;command&gt; [args]</c>: creates and starts a box,
+    /// waits for its command to print "ready", stops and removes it, and SIGKILLs itself at the named step.
     /// </summary>
     public static async Task<int> CrashAsync(string[] args)
     {
@@ -76,13 +90,29 @@ internal static class BoxHost
                 self.Kill();
             }
         };
-        var box = await runtime.CreateAsync(Options(detached: false, "None", args[3..]));
+        var box = await runtime.CreateAsync(Options(args[3] == "detached", "None", args[4..]));
         Console.WriteLine($"id {box.Id}");
         await box.StartAsync();
+        await WaitForReadyAsync(box);
         await box.StopAsync(TimeSpan.FromMilliseconds(200));
         await runtime.RemoveAsync(box.Id.Value);
         Console.WriteLine("completed");
         return 0;
+    }
+
+    /// <summary>Waits (bounded) until the box's command says "ready": its tree is up, so what follows ends a running command.</summary>
+    private static async Task WaitForReadyAsync(IBox box)
+    {
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!await box.ReadLogsAsync().AnyAsync(l => l.Text == "ready"))
+        {
+            if (DateTime.UtcNow > until)
+            {
+                throw new TimeoutException($"box {box.Id} never said ready");
+            }
+
+            await Task.Delay(10);
+        }
     }
 
     private static BoxRuntime Open(string home, string cgroupParent)
@@ -91,12 +121,14 @@ internal static class BoxHost
         return new BoxRuntime(options, SqliteBoxStore.Open(home), LinuxPlatform.Create(options));
     }
 
+    /// <summary>The box of a verb: <c>BOX_MARKER</c> goes into its environment, <c>BOX_PIDS_MAX</c> is its pids limit.</summary>
     private static BoxOptions Options(bool detached, string isolation, string[] command) => new()
     {
         Command = command[0],
         Args = command[1..],
         Detached = detached,
         Isolation = Enum.Parse<BoxIsolation>(isolation),
+        Limits = int.TryParse(Environment.GetEnvironmentVariable("BOX_PIDS_MAX"), out var pids) ? new BoxLimits { PidsMax = pids } : BoxLimits.None,
         Environment = Environment.GetEnvironmentVariable("BOX_MARKER") is { } marker
             ? new Dictionary<string, string> { ["BOX_MARKER"] = marker }
             : new Dictionary<string, string>(),

@@ -17,10 +17,11 @@ static int Usage()
 {
     Console.Error.WriteLine("usage: Boxlite.Runtime.CrashHost <verb> [arguments]");
     Console.Error.WriteLine("verbs:");
-    Console.Error.WriteLine("  hammer-store <home> <iterations> <seed>   insert, transition and delete boxes in the store of <home>");
-    Console.Error.WriteLine("  run <home> <cgroup-parent> attached|detached <isolation> <command> [args]   start a box, print its id, wait to be killed");
-    Console.Error.WriteLine("  stop <home> <cgroup-parent> <box>   stop a box, print how many processes this call reaped");
-    Console.Error.WriteLine("  crash <home> <cgroup-parent> <point> <command> [args]   run a box through its lifecycle, SIGKILL self at <point>");
+    Console.Error.WriteLine("  hammer-store <home> <iterations> <seed>   (after the barrier) insert, transition and delete boxes in the store of <home>");
+    Console.Error.WriteLine("  run <home> <cgroup-parent> attached|detached <isolation> <boxes> <command> [args]   start <boxes> boxes, print their ids, wait to be killed");
+    Console.Error.WriteLine("  stop <home> <cgroup-parent> <box>   (after the barrier) stop a box, print how many processes this call reaped");
+    Console.Error.WriteLine("  crash <home> <cgroup-parent> <point> attached|detached <command> [args]   run a box (which prints \"ready\") through its lifecycle, SIGKILL self at <point>");
     Console.Error.WriteLine("  exec <home> <isolation> <command> [args]   exec a command in a new detached box, print its output, remove the box");
+    Console.Error.WriteLine("The barrier: print \"ready\", then wait for a line on stdin, so that several hosts start their work together.");
     return 2;
 }

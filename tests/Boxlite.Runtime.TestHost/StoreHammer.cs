@@ -26,7 +26,7 @@ internal static class StoreHammer
         try
         {
             using var store = SqliteBoxStore.Open(args[0]);
-            var counts = await HammerAsync(store, iterations, seed);
+            var counts = await Barrier.RunTogetherAsync(() => HammerAsync(store, iterations, seed));
             Console.WriteLine($"kept={counts.Kept} cas-retries={counts.CasRetries} touches={counts.Touches}");
             Console.WriteLine($"ok inserted={counts.Inserted} conflicts={counts.Conflicts} lost={counts.Lost}");
             return 0;

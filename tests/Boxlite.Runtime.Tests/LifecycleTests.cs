@@ -37,12 +37,15 @@ public sealed class LifecycleTests
     public async Task A_capability_the_platform_lacks_creates_nothing()
     {
         await using var f = new RuntimeFixture();
-        f.Platform.Refusal = new PlatformCapabilityException("no bwrap", "apt-get install bubblewrap");
+        var refusal = new PlatformCapabilityException("no bwrap", "apt-get install bubblewrap");
+        f.Platform.Refusal = refusal;
 
         var act = () => f.Runtime.CreateAsync(RuntimeFixture.Sh("true"), Deadline);
 
-        await act.Should().ThrowAsync<PlatformCapabilityException>().WithMessage("*apt-get install bubblewrap*");
+        (await act.Should().ThrowAsync<PlatformCapabilityException>()).Which.Should().BeSameAs(refusal);
         (await f.Store.ListAsync(Deadline)).Should().BeEmpty();
+        Directory.EnumerateFileSystemEntries(Path.Combine(f.Home, "boxes")).Should().BeEmpty();
+        f.Platform.Prepared.Should().BeEmpty();
     }
 
     [Fact]
@@ -189,16 +192,27 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task A_failed_reap_reports_the_survivors_and_never_claims_exited()
+    public async Task A_failed_reap_reports_the_live_survivors_never_claims_exited_and_a_later_stop_finishes()
     {
         await using var f = new RuntimeFixture();
-        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; while :; do sleep 0.05; done"), Deadline);
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; sleep 1000 & wait"), Deadline);
         f.Platform.Behaviour = FakeReaperBehaviour.Survivors;
 
         var act = () => box.StopAsync(TimeSpan.FromMilliseconds(100), Deadline);
 
-        (await act.Should().ThrowAsync<ReapTimeoutException>()).Which.Survivors.Should().ContainSingle(s => s.State == 'D');
-        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Unknown);
+        var survivors = (await act.Should().ThrowAsync<ReapTimeoutException>()).Which.Survivors;
+        var monitor = box.Info.Monitor!.Pid;
+        survivors.Should().Contain(s => s.Pid == monitor && s.Name == "sh");
+        survivors.Select(s => s.Pid).Should().BeSubsetOf(Posix.GroupMembers(monitor), "every survivor named is a live process of the box");
+        var kept = await f.Store.GetAsync(box.Id, Deadline);
+        kept!.State.Should().Be(BoxState.Unknown);
+        kept.StatusReason.Should().Contain(monitor.ToString(System.Globalization.CultureInfo.InvariantCulture));
+
+        f.Platform.Behaviour = FakeReaperBehaviour.Normal;
+        await box.StopAsync(TimeSpan.FromMilliseconds(100), Deadline);
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Exited);
+        Posix.GroupMembers(monitor).Should().BeEmpty();
     }
 
     [Fact]

@@ -6,7 +6,7 @@ public sealed class RecoveryTests
 {
     private static CancellationToken Deadline => TestContext.Current.CancellationToken;
 
-    private static readonly ProcessIdentity DeadProcess = new(Environment.ProcessId, -1, Posix.BootId);
+    private static readonly ProcessIdentity DeadProcess = FakePlatform.GoneProcess();
 
     [Fact]
     public async Task A_live_detached_box_stays_running()
@@ -53,16 +53,24 @@ public sealed class RecoveryTests
     }
 
     [Fact]
-    public async Task A_monitor_from_a_previous_boot_is_not_taken_for_alive()
+    public async Task A_monitor_from_a_previous_boot_is_not_taken_for_alive_and_its_pid_is_never_signalled()
     {
         await using var f = new RuntimeFixture();
-        var self = FakePlatform.IdentityOf(Environment.ProcessId)!;
-        var info = Stage(f, BoxState.Running) with { Monitor = self with { BootId = "another-boot" } };
-        f.Store.Put(info);
+        using var bystander = FakePlatform.StartContained(Path.Combine(f.Home, "bystander"), "exec sleep 1000");
+        try
+        {
+            var info = Stage(f, BoxState.Running) with { Monitor = FakePlatform.IdentityOf(bystander.Id)! with { BootId = "another-boot" } };
+            f.Store.Put(info);
 
-        await f.Runtime.RecoverAsync(Deadline);
+            await f.Runtime.RecoverAsync(Deadline);
 
-        (await f.Store.GetAsync(info.Id, Deadline))!.State.Should().NotBe(BoxState.Running);
+            (await f.Store.GetAsync(info.Id, Deadline))!.State.Should().NotBe(BoxState.Running);
+            bystander.HasExited.Should().BeFalse("the pid of a monitor from another boot belongs to someone else now");
+        }
+        finally
+        {
+            bystander.Kill();
+        }
     }
 
     [Fact]
@@ -102,12 +110,15 @@ public sealed class RecoveryTests
         await using var f = new RuntimeFixture();
         var info = Stage(f, BoxState.Starting) with { Holder = DeadProcess };
         f.Store.Put(info);
+        using var monitor = FakePlatform.StartContained(f.DirectoryOf(info.Id), "read go");
 
         var report = await f.Runtime.RecoverAsync(Deadline);
 
         report.CleanedHalfCreated.Should().Be(1);
         (await f.Store.GetAsync(info.Id, Deadline))!.State.Should().Be(BoxState.Failed);
-        f.Platform.Calls.Should().Contain($"reap {info.Id}");
+        await monitor.WaitForExitAsync(Deadline).WaitAsync(TimeSpan.FromSeconds(30), Deadline);
+        monitor.ExitCode.Should().Be(128 + Posix.SIGKILL, "the half-started monitor is killed, not left to wait for its start");
+        File.Exists(FakePlatform.GroupFile(f.DirectoryOf(info.Id))).Should().BeFalse();
     }
 
     [Fact]
@@ -115,14 +126,17 @@ public sealed class RecoveryTests
     {
         await using var f = new RuntimeFixture();
         var ghost = BoxId.New();
-        f.Platform.Contained.Add(ghost);
-        Directory.CreateDirectory(f.DirectoryOf(ghost));
+        using var stray = FakePlatform.StartContained(f.DirectoryOf(ghost), "sleep 1000 & exec sleep 1000");
+        var straggler = BoxId.New();
+        Directory.CreateDirectory(f.DirectoryOf(straggler));
 
         var report = await f.Runtime.RecoverAsync(Deadline);
 
         report.ReapedUnrecorded.Should().Be(1);
-        f.Platform.Calls.Should().Contain($"reap {ghost}");
+        await stray.WaitForExitAsync(Deadline).WaitAsync(TimeSpan.FromSeconds(30), Deadline);
+        Posix.GroupMembers(stray.Id).Should().BeEmpty();
         Directory.Exists(f.DirectoryOf(ghost)).Should().BeFalse();
+        Directory.Exists(f.DirectoryOf(straggler)).Should().BeFalse();
     }
 
     [Fact]

@@ -22,29 +22,59 @@ internal sealed class TestHostProcess : IDisposable
     public int Pid => _process.Id;
 
     /// <summary>Waits for the first output line starting with <paramref name="prefix"/> and returns the rest of it.</summary>
-    public async Task<string> WaitForLineAsync(string prefix, TimeSpan deadline)
+    public async Task<string> WaitForLineAsync(string prefix, TimeSpan deadline) => (await WaitForLinesAsync(prefix, 1, deadline))[0];
+
+    /// <summary>Waits for <paramref name="count"/> output lines starting with <paramref name="prefix"/> and returns the rest of each.</summary>
+    public async Task<List<string>> WaitForLinesAsync(string prefix, int count, TimeSpan deadline)
     {
         var until = DateTime.UtcNow + deadline;
         while (DateTime.UtcNow < until)
         {
             lock (_lines)
             {
-                var line = _lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal));
-                if (line is not null)
+                var found = _lines.Where(l => l.StartsWith(prefix, StringComparison.Ordinal)).Select(l => l[prefix.Length..].Trim()).ToList();
+                if (found.Count >= count)
                 {
-                    return line[prefix.Length..].Trim();
+                    return found[..count];
                 }
             }
 
             if (_output.IsCompleted)
             {
-                throw new InvalidOperationException($"the test host ended without printing '{prefix}': {await _output} {await _error}");
+                throw new InvalidOperationException($"the test host ended without printing {count} lines '{prefix}': {await _output} {await _error}");
             }
 
             await Task.Delay(10);
         }
 
-        throw new TimeoutException($"the test host did not print '{prefix}' within {deadline}");
+        throw new TimeoutException($"the test host did not print {count} lines '{prefix}' within {deadline}");
+    }
+
+    /// <summary>
+    /// The barrier of the test host: waits until every host says it is ready, then lets them all go at once, so that their
+    /// work truly overlaps however slowly each started.
+    /// </summary>
+    public static async Task ReleaseTogetherAsync(TimeSpan deadline, params TestHostProcess[] hosts)
+    {
+        await Task.WhenAll(hosts.Select(h => h.WaitForLineAsync("ready", deadline)));
+        foreach (var host in hosts)
+        {
+            await host._process.StandardInput.WriteLineAsync("go");
+            await host._process.StandardInput.FlushAsync();
+        }
+    }
+
+    /// <summary>True when the work windows two hosts printed after the barrier (<c>window began ended</c>) overlap.</summary>
+    public static bool Overlapped(string firstOutput, string secondOutput)
+    {
+        var (a, b) = (WindowOf(firstOutput), WindowOf(secondOutput));
+        return a.Began <= b.Ended && b.Began <= a.Ended;
+    }
+
+    private static (long Began, long Ended) WindowOf(string output)
+    {
+        var words = output.Split('\n').Single(l => l.StartsWith("window ", StringComparison.Ordinal)).Split(' ');
+        return (long.Parse(words[1], System.Globalization.CultureInfo.InvariantCulture), long.Parse(words[2], System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>SIGKILLs the host: a process this test started.</summary>
@@ -90,6 +120,7 @@ internal sealed class TestHostProcess : IDisposable
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
         var start = new ProcessStartInfo(prefix.Count > 0 ? prefix[0] : dotnet)
         {
+            RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,

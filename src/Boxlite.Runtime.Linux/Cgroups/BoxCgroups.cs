@@ -156,6 +156,22 @@ internal sealed class BoxCgroups(CgroupLayout layout, ICgroupFileSystem fs, bool
     }
 
     /// <summary>
+    /// How many processes of the box the kernel's OOM killer killed: the largest <c>oom_kill</c> count in the
+    /// <c>memory.events</c> of any of the box's v2 cgroups (hierarchical) or its v1 <c>memory.oom_control</c>. Read it
+    /// before the cgroups are removed.
+    /// </summary>
+    public int ReadOutOfMemoryKills(BoxCgroup box)
+    {
+        var files = new List<string>();
+        CollectDeepestFirst(box.Directory, files);
+        files = [.. files.Select(d => Path.Combine(d, "memory.events"))];
+        files.AddRange(box.V1Directories.Values.Distinct().Where(fs.Exists).Select(d => Path.Combine(d, "memory.oom_control")));
+        return files.Select(f => CgroupEventWaiter.ReadKey(fs.TryRead(f) ?? "", "oom_kill"))
+            .Select(v => int.TryParse(v, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : 0)
+            .DefaultIfEmpty(0).Max();
+    }
+
+    /// <summary>
     /// Removes the box's cgroups, deepest first, retrying EBUSY a bounded number of times (the kernel releases an
     /// emptied cgroup shortly after its last process is reaped), then its parents if they are the library's own and
     /// empty. Missing directories count as removed.

@@ -108,6 +108,29 @@ internal static class BoxProcesses
         return found;
     }
 
+    /// <summary>
+    /// Every live process of the session <paramref name="leader"/> started (a box monitor is a session leader), born
+    /// after it. While any member lives, the kernel does not hand the session's id to a new process.
+    /// </summary>
+    public static List<ProcessIdentity> InSessionOf(ProcessIdentity leader)
+    {
+        var found = new List<ProcessIdentity>();
+        if (leader.BootId != ProcFs.BootId)
+        {
+            return found;
+        }
+
+        foreach (var pid in ProcFs.ListPids())
+        {
+            if (ProcFs.TryReadStat(pid) is { IsDead: false } stat && stat.Session == leader.Pid && stat.StartTime >= leader.StartTime)
+            {
+                found.Add(new ProcessIdentity(pid, stat.StartTime, leader.BootId));
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>The integer in a pid file (read as a control file: a FIFO or a link there is no number), or null.</summary>
     public static int? ReadNumber(string file) =>
         int.TryParse(ControlFile.TryRead(file)?.Trim(), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;

@@ -6,8 +6,9 @@ namespace Boxlite.Runtime.Linux.Processes;
 /// <param name="Pid">The pid.</param>
 /// <param name="State">Scheduler state letter (<c>R</c>, <c>S</c>, <c>D</c>, <c>Z</c>, ...).</param>
 /// <param name="ParentPid">The parent's pid.</param>
+/// <param name="Session">The session id (the pid of the session's leader).</param>
 /// <param name="StartTime">Start time in clock ticks since boot (field 22).</param>
-internal readonly record struct ProcStat(int Pid, char State, int ParentPid, long StartTime)
+internal readonly record struct ProcStat(int Pid, char State, int ParentPid, int Session, long StartTime)
 {
     /// <summary>True for a process that has exited and only awaits its parent's wait.</summary>
     public bool IsDead => State is 'Z' or 'X' or 'x';
@@ -33,6 +34,7 @@ internal static class ProcFs
         var rest = text[(close + 2)..];
         var state = rest[0];
         int? parent = null;
+        int? session = null;
         long? start = null;
         var field = 3;
         foreach (var range in rest.Split(' '))
@@ -41,6 +43,10 @@ internal static class ProcFs
             if (field == 4)
             {
                 parent = int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);
+            }
+            else if (field == 6)
+            {
+                session = int.Parse(value, NumberStyles.Integer, CultureInfo.InvariantCulture);
             }
             else if (field == 22)
             {
@@ -51,7 +57,7 @@ internal static class ProcFs
             field++;
         }
 
-        return parent is { } p && start is { } s ? new ProcStat(pid, state, p, s) : null;
+        return parent is { } p && session is { } sid && start is { } s ? new ProcStat(pid, state, p, sid, s) : null;
     }
 
     /// <summary>The stat of a live (or zombie) pid, or null when it does not exist.</summary>

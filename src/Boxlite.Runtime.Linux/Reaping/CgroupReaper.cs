@@ -63,6 +63,7 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
             }
         }
 
+        var outOfMemoryKills = cgroups.ReadOutOfMemoryKills(cgroup);
         var failure = await cgroups.RemoveAsync(cgroup, cancellationToken).ConfigureAwait(false);
         if (failure is not null)
         {
@@ -85,6 +86,7 @@ internal abstract class CgroupReaper(BoxCgroups cgroups, TimeProvider time) : IT
                 Duration = time.GetElapsedTime(start),
                 ContainmentRemoved = true,
                 Guarantee = Guarantee,
+                OutOfMemoryKills = outOfMemoryKills,
             };
     }
 

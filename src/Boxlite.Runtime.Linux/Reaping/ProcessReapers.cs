@@ -43,6 +43,16 @@ internal abstract class ProcessReaper(TimeProvider time) : ITreeReaper
             var alive = targets.Where(ProcessSignaller.IsAlive).ToList();
             if (alive.Count == 0)
             {
+                // The targets included every process that forks: what is left of the box now only shrinks.
+                alive = Stragglers(box);
+                foreach (var straggler in alive)
+                {
+                    _ = ProcessSignaller.TrySignal(straggler, LinuxSignals.Kill);
+                }
+            }
+
+            if (alive.Count == 0)
+            {
                 return new ReapReport
                 {
                     Method = Name,
@@ -67,6 +77,9 @@ internal abstract class ProcessReaper(TimeProvider time) : ITreeReaper
 
     /// <summary>How many processes the kill of <paramref name="targets"/> takes down.</summary>
     protected virtual int CountKilled(List<ProcessIdentity> targets) => targets.Count;
+
+    /// <summary>Processes of the box still alive once the targets are gone, to be killed too (none by default).</summary>
+    protected virtual List<ProcessIdentity> Stragglers(BoxContext box) => [];
 }
 
 /// <summary>
@@ -98,6 +111,11 @@ internal sealed class PidNamespaceInitReaper(LinuxTools tools, TimeProvider time
         List<ProcessIdentity> targets = BoxProcesses.Namespace(monitor) is { } ns ? [ns.Init] : [];
         return [.. targets, .. BoxProcesses.ChildrenOf(monitor), monitor];
     }
+
+    // The monitor's own helpers (its log writers, the rename of the exit status) live outside the namespace, in the
+    // monitor's session; without them the box is not gone when the reap returns.
+    protected override List<ProcessIdentity> Stragglers(BoxContext box) =>
+        box.Info.Monitor is { } monitor ? BoxProcesses.InSessionOf(monitor) : [];
 
     protected override int CountKilled(List<ProcessIdentity> targets)
     {

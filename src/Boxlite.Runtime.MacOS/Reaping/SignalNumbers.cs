@@ -5,19 +5,21 @@ internal static class SignalNumbers
 {
     public const int Kill = 9;
 
-    public static int Stop => OperatingSystem.IsMacOS() ? 17 : 19;
+    public static int Stop => Of("STOP")!.Value;
 
-    public static int Continue => OperatingSystem.IsMacOS() ? 19 : 18;
+    public static int Continue => Of("CONT")!.Value;
 
     /// <summary>The number of a <see cref="BoxSignals"/> name, or null when this host has no such signal.</summary>
-    public static int? Of(string name)
+    public static int? Of(string name) => Of(name, OperatingSystem.IsMacOS());
+
+    /// <summary>The number of a <see cref="BoxSignals"/> name on macOS (<paramref name="mac"/>) or Linux, or null when that system has no such signal.</summary>
+    public static int? Of(string name, bool mac)
     {
         if (!BoxSignals.TryNormalize(name, out var normalized))
         {
             return null;
         }
 
-        var mac = OperatingSystem.IsMacOS();
         return normalized switch
         {
             "HUP" => 1,
@@ -29,8 +31,8 @@ internal static class SignalNumbers
             "USR1" => mac ? 30 : 10,
             "USR2" => mac ? 31 : 12,
             "WINCH" => 28,
-            "CONT" => Continue,
-            "STOP" => Stop,
+            "CONT" => mac ? 19 : 18,
+            "STOP" => mac ? 17 : 19,
             "PWR" => mac ? null : 30,
             _ => null,
         };

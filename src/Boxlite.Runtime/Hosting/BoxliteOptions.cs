@@ -53,8 +53,11 @@ public sealed class BoxliteOptions
     /// <summary>How long a reap may take to confirm the tree gone before it reports survivors.</summary>
     public TimeSpan ReapTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The reaper to use by name (e.g. <c>cgroup-freeze-kill</c>); null picks the best this host supports.</summary>
-    public string? Reaper { get; set; }
+    /// <summary>
+    /// The reaper to use by name (e.g. <c>cgroup-freeze-kill</c>); default <c>$BOXLITE_REAPER</c>, else null, which
+    /// picks the best this host supports.
+    /// </summary>
+    public string? Reaper { get; set; } = Environment.GetEnvironmentVariable("BOXLITE_REAPER") is { Length: > 0 } named ? named : null;
 
     /// <summary>The most bytes kept of each of a box's stdout and stderr (rounded down to 512); output past it is dropped.</summary>
     public long MaxLogBytes { get; set; } = 16L * 1024 * 1024;

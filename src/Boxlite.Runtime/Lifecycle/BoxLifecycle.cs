@@ -643,7 +643,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
             ExitCode = status?.Code ?? 128 + 9,
             KilledBy = status is null || status.Reason == ExitStatus.HostGone ? "KILL" : null,
             FinishedAt = Time.GetUtcNow(),
-            StatusReason = status is null ? $"reaped by {report.Method}" : null,
+            StatusReason = report.OutOfMemoryReason ?? (status is null ? $"reaped by {report.Method}" : null),
         };
         var stored = await Store.TryUpdateAsync(exited, CancellationToken.None).ConfigureAwait(false)
             ?? throw new InvalidBoxStateException(stopping.Id, BoxState.Stopping, "the record changed while stopping");
@@ -686,7 +686,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
                 ExitCode = status.Code,
                 FinishedAt = Time.GetUtcNow(),
                 KilledBy = status.Reason == ExitStatus.HostGone ? "KILL" : null,
-                StatusReason = status.Reason == ExitStatus.HostGone ? "the runtime that owned this attached box died" : null,
+                StatusReason = status.Reason == ExitStatus.HostGone ? "the runtime that owned this attached box died" : report.OutOfMemoryReason,
             };
 
         var stored = await Store.TryUpdateAsync(updated, CancellationToken.None).ConfigureAwait(false);

@@ -39,6 +39,17 @@ public sealed record ReapReport
     /// <summary>The guarantee of the method.</summary>
     public ReapGuarantee Guarantee { get; init; }
 
+    /// <summary>
+    /// How many processes of the box the kernel killed for going over its memory limit (Linux: the cgroup's
+    /// <c>memory.events</c> <c>oom_kill</c>, read before the containment was removed); 0 when none or unknown.
+    /// </summary>
+    public int OutOfMemoryKills { get; init; }
+
+    /// <summary>Why the box ended, as far as this reap saw it (an out-of-memory kill), or null.</summary>
+    internal string? OutOfMemoryReason => OutOfMemoryKills > 0
+        ? $"out of memory: the kernel's OOM killer killed {OutOfMemoryKills} process(es) of the box at its memory limit"
+        : null;
+
     /// <summary>A report for a box that had nothing left to reap.</summary>
     public static ReapReport Nothing(string method, ReapGuarantee guarantee) =>
         new() { Method = method, ProcessesKilled = 0, Duration = TimeSpan.Zero, ContainmentRemoved = true, Guarantee = guarantee };

@@ -62,7 +62,7 @@ public sealed class AdversarialBoxTests : IDisposable
         Assert.SkipUnless(LinuxHome.CanRunBoxes && HasBwrap, LinuxHome.SkipReason + ", and bwrap");
 
         // Outside /tmp, which bubblewrap replaces anyway.
-        await using var home = new LinuxHome("/var/tmp");
+        await using var home = new LinuxHome(parent: "/var/tmp");
         var other = await home.Runtime.RunAsync(home.Sh("echo other-box-secret; sleep 1000"), Token);
         await BoxWaits.ForLogLineAsync(other, "other-box-secret");
 

@@ -8,6 +8,7 @@ internal sealed class RuntimeFixture : IAsyncDisposable
         Home = Path.Combine(Path.GetTempPath(), "boxlite-test-" + Guid.NewGuid().ToString("N")[..12]);
         Options = new BoxliteOptions { HomeDirectory = Home, DefaultStopTimeout = TimeSpan.FromSeconds(5), ReapTimeout = TimeSpan.FromSeconds(10) };
         configure?.Invoke(Options);
+        Platform = new FakePlatform(Path.Combine(Options.HomeDirectory, "boxes"));
         Runtime = new BoxRuntime(Options, Store, Platform, time);
     }
 
@@ -17,7 +18,7 @@ internal sealed class RuntimeFixture : IAsyncDisposable
 
     public InMemoryBoxStore Store { get; } = new();
 
-    public FakePlatform Platform { get; } = new();
+    public FakePlatform Platform { get; }
 
     public BoxRuntime Runtime { get; }
 

@@ -16,6 +16,7 @@ public sealed partial class StoreProcessesTests : IDisposable
         var home = Path.Combine(_home.Path, "shared");
         using var first = TestHostProcess.Start("hammer-store", home, Iterations.ToString(CultureInfo.InvariantCulture), "1");
         using var second = TestHostProcess.Start("hammer-store", home, Iterations.ToString(CultureInfo.InvariantCulture), "2");
+        await TestHostProcess.ReleaseTogetherAsync(TimeSpan.FromMinutes(3), first, second);
 
         var results = await Task.WhenAll(first.WaitAsync(TimeSpan.FromMinutes(3)), second.WaitAsync(TimeSpan.FromMinutes(3)));
 
@@ -29,6 +30,7 @@ public sealed partial class StoreProcessesTests : IDisposable
             c["lost"].Should().Be(0);
             (c["inserted"] + c["conflicts"]).Should().Be(Iterations);
         });
+        TestHostProcess.Overlapped(results[0].Output, results[1].Output).Should().BeTrue("the two processes hammer the store at the same time");
         counts.Sum(c => c["conflicts"]).Should().BePositive("both processes contend for the same few names");
 
         using var shared = new StoreHome(home);
