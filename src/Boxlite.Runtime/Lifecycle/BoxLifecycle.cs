@@ -258,12 +258,11 @@ internal sealed class BoxLifecycle : IAsyncDisposable
                 {
                     return new BoxOutcome(current, null);
                 }
-
-                continue;
             }
 
+            // A box gone while an operation of this process still finishes it: that operation completes the outcome.
             using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            var wake = current.State switch
+            var wake = current?.State switch
             {
                 BoxState.Running or BoxState.Paused when current.Monitor is { } monitor => Platform.WhenExitedAsync(monitor, stopWatching.Token),
                 BoxState.Stopping => WhenStopMovesAsync(current, delay, Timeout.InfiniteTimeSpan, stopWatching.Token),
