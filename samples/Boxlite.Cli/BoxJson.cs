@@ -99,7 +99,7 @@ internal sealed record StatsJson(string Id, double? CpuSeconds, long? MemoryByte
 /// <param name="Reaper">The active reaper.</param>
 /// <param name="Guarantee">What it tears down: wholeTree, processGroup or singleProcess.</param>
 /// <param name="Checks">Every capability check.</param>
-internal sealed record DoctorJson(string Platform, string Home, string Reaper, string Guarantee, IReadOnlyList<CheckJson> Checks);
+internal sealed record DoctorJson(string Platform, string Home, string Reaper, string Guarantee, bool CustomReaper, IReadOnlyList<CheckJson> Checks);
 
 /// <summary>One capability check of <c>doctor --json</c>.</summary>
 /// <param name="Name">What was checked.</param>

@@ -572,20 +572,21 @@ internal sealed class BoxliteCommand
         doctor.SetAction(r =>
         {
             using var context = Context(r);
-            var platform = context.CreatePlatform();
-            var checks = platform.Diagnose();
-            var guarantee = JsonNamingPolicy.CamelCase.ConvertName(platform.Reaper.Guarantee.ToString());
+            var diagnosis = context.Diagnose();
+            var checks = diagnosis.Checks;
+            var guarantee = JsonNamingPolicy.CamelCase.ConvertName(diagnosis.Guarantee.ToString());
+            var origin = diagnosis.IsCustomReaper ? "custom" : "built-in";
             if (r.GetValue(JsonOption))
             {
                 PrintJson(
-                    new DoctorJson(platform.Name, context.Options.HomeDirectory, platform.Reaper.Name, guarantee, checks.Select(CheckJson.From).ToArray()),
+                    new DoctorJson(diagnosis.Platform, context.HomeDirectory, diagnosis.Reaper, guarantee, diagnosis.IsCustomReaper, checks.Select(CheckJson.From).ToArray()),
                     c => c.DoctorJson);
                 return ExitCodes.Success;
             }
 
-            Console.Out.WriteLine($"platform: {platform.Name}");
-            Console.Out.WriteLine($"home:     {context.Options.HomeDirectory}");
-            Console.Out.WriteLine($"reaper:   {platform.Reaper.Name} (guarantee: {guarantee})");
+            Console.Out.WriteLine($"platform: {diagnosis.Platform}");
+            Console.Out.WriteLine($"home:     {context.HomeDirectory}");
+            Console.Out.WriteLine($"reaper:   {diagnosis.Reaper} (guarantee: {guarantee}, {origin})");
             Console.Out.WriteLine();
             var width = checks.Max(c => c.Name.Length);
             foreach (var check in checks)

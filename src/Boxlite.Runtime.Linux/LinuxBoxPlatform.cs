@@ -8,7 +8,6 @@ using Boxlite.Runtime.Linux.Reaping;
 using Boxlite.Runtime.Platform;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Boxlite.Runtime.Linux;
 
@@ -23,31 +22,29 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     private readonly IsolationPlanner _isolation;
     private readonly TimeProvider _time;
     private readonly TimeSpan _freezeTimeout;
+    private readonly IReadOnlyList<ITreeReaper> _registeredReapers;
 
-    public LinuxBoxPlatform(IOptions<BoxliteOptions> options, ILoggerFactory loggerFactory)
-        : this(options.Value, CgroupFileSystem.Instance, LinuxTools.Locate(), TimeProvider.System, loggerFactory.CreateLogger<LinuxBoxPlatform>())
-    {
-    }
-
-    internal LinuxBoxPlatform(BoxliteOptions options, ICgroupFileSystem fs, LinuxTools tools, TimeProvider time, ILogger? logger = null)
+    internal LinuxBoxPlatform(BoxliteOptions options, LinuxOptions linuxOptions, IReadOnlyList<ITreeReaper> registeredReapers,
+        ICgroupFileSystem fs, LinuxTools tools, TimeProvider time, ILogger? logger = null)
     {
         logger ??= NullLogger.Instance;
         var isRoot = Libc.geteuid() == 0;
-        var layout = CgroupDiscovery.Discover(fs, options.CgroupParent, isRoot, CgroupDiscovery.RunningKernel());
+        var layout = CgroupDiscovery.Discover(fs, linuxOptions.CgroupParentFor(options.ResolvedHomeDirectory), isRoot, CgroupDiscovery.RunningKernel());
         Hosting.Log.Layout(logger, layout.V2Mount, layout.BoxRoot, layout.HasKill, layout.HasFreeze, layout.V1Mounts.Keys);
         _cgroups = new BoxCgroups(layout, fs);
         _tools = tools;
         _isolation = new IsolationPlanner(tools, isRoot);
         _time = time;
         _freezeTimeout = options.ReapTimeout;
-        Reapers =
+        _registeredReapers = registeredReapers;
+        BuiltInReapers =
         [
             new CgroupKillReaper(_cgroups, time),
             new CgroupFreezeKillReaper(_cgroups, time),
             new PidNamespaceInitReaper(tools, time),
             new SinglePidReaper(time),
         ];
-        Reaper = SelectReaper(options.Reaper, logger);
+        Reaper = ReaperSelection.Select(options.Reaper, registeredReapers, BuiltInReapers, logger);
         CurrentProcess = ProcessSignaller.TryGetIdentity(Environment.ProcessId)
             ?? throw new InvalidOperationException("cannot read this process's identity from /proc");
     }
@@ -58,14 +55,17 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
 
     public ITreeReaper Reaper { get; }
 
-    /// <summary>Every reaper, best first.</summary>
-    internal IReadOnlyList<ITreeReaper> Reapers { get; }
+    /// <summary>The reapers of this platform, best first (the host may register more).</summary>
+    internal IReadOnlyList<ITreeReaper> BuiltInReapers { get; }
 
     internal CgroupLayout Layout => _cgroups.Layout;
 
     public ProcessIdentity CurrentProcess { get; }
 
     private bool UsesCgroup => Reaper is CgroupReaper;
+
+    /// <summary>True when the active reaper is one the host registered: its containment is its own business.</summary>
+    private bool UsesCustomReaper => _registeredReapers.Contains(Reaper);
 
     public void EnsureSupported(BoxOptions options)
     {
@@ -97,11 +97,23 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
         return _isolation.Plan(box, plan);
     }
 
-    public ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken)
+    public async ValueTask VerifyContainedAsync(BoxContext box, int monitorPid, CancellationToken cancellationToken)
     {
+        if (UsesCustomReaper)
+        {
+            // What a custom reaper contains is what it lists: the monitor must be among the box's processes already.
+            var processes = await Reaper.ListProcessesAsync(box, cancellationToken).ConfigureAwait(false);
+            if (!processes.Any(p => p.Pid == monitorPid))
+            {
+                throw new BoxStartException(box.Id, $"the monitor (pid {monitorPid}) is not among the processes the reaper {Reaper.Name} lists for the box");
+            }
+
+            return;
+        }
+
         if (!UsesCgroup)
         {
-            return ValueTask.CompletedTask;
+            return;
         }
 
         var expected = _cgroups.Of(box.Info).MonitorDirectory;
@@ -112,8 +124,6 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
             throw new BoxStartException(box.Id,
                 $"the monitor (pid {monitorPid}) is not in its box cgroup {expected} (its cgroup: {actual ?? "unknown"})");
         }
-
-        return ValueTask.CompletedTask;
     }
 
     public ProcessIdentity? TryGetIdentity(int pid) => ProcessSignaller.TryGetIdentity(pid);
@@ -175,10 +185,16 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
         return new BoxMetrics(cpu, memory, peak, _cgroups.ReadProcesses(cgroup).Count);
     }
 
-    public ValueTask<BoxLaunchPlan> PrepareExecAsync(BoxContext box, CancellationToken cancellationToken)
+    public async ValueTask<BoxLaunchPlan> PrepareExecAsync(BoxContext box, CancellationToken cancellationToken)
     {
         var join = new List<string>();
-        if (UsesCgroup)
+        if (UsesCustomReaper)
+        {
+            // Preparing is idempotent for a reaper: asked again, it names the files a process of the running box joins.
+            var containment = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+            join.AddRange(containment.CommandJoinFiles.Count > 0 ? containment.CommandJoinFiles : containment.JoinFiles);
+        }
+        else if (UsesCgroup)
         {
             var cgroup = _cgroups.Of(box.Info);
             if (!_cgroups.FileSystem.Exists(cgroup.CommandDirectory))
@@ -198,7 +214,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
             prefix = _isolation.EnterPrefix(box.Info.Isolation, command.Pid);
         }
 
-        return ValueTask.FromResult(new BoxLaunchPlan { JoinFiles = join, CommandPrefix = prefix });
+        return new BoxLaunchPlan { JoinFiles = join, CommandPrefix = prefix };
     }
 
     public ValueTask<IReadOnlyList<BoxId>> ListContainedBoxesAsync(CancellationToken cancellationToken)
@@ -231,7 +247,7 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     }
 
     public IReadOnlyList<CapabilityCheck> Diagnose() =>
-        CapabilityReport.Build(_cgroups.Layout, _tools, Reapers, Reaper, ProcessSignaller.HasPidfd);
+        CapabilityReport.Build(_cgroups.Layout, _tools, [.. _registeredReapers, .. BuiltInReapers], Reaper, ReaperSelection.Origin(Reaper, _registeredReapers), ProcessSignaller.HasPidfd);
 
     /// <inheritdoc />
     public string? Locate(BoxId id) => UsesCgroup ? _cgroups.Layout.CgroupPath(id) : null;
@@ -263,43 +279,6 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
 
         var procs = ProcFs.ParsePids(_cgroups.FileSystem.TryRead(Path.Combine(_cgroups.Of(box.Info).CommandDirectory, "cgroup.procs")));
         return BoxProcesses.ChildrenOf(monitor).FirstOrDefault(c => procs.Contains(c.Pid));
-    }
-
-    private ITreeReaper SelectReaper(string? requested, ILogger logger)
-    {
-        if (requested is not null)
-        {
-            var named = Reapers.FirstOrDefault(r => string.Equals(r.Name, requested, StringComparison.OrdinalIgnoreCase))
-                ?? throw new PlatformCapabilityException(
-                    $"there is no reaper named '{requested}'",
-                    $"set BoxliteOptions.Reaper to one of {string.Join(", ", Reapers.Select(r => r.Name))}, or leave it null");
-            if (!named.Support.IsSupported)
-            {
-                throw new PlatformCapabilityException($"the reaper {named.Name} cannot be used here: {named.Support.Reason}",
-                    "leave BoxliteOptions.Reaper null to pick the best supported reaper");
-            }
-
-            Hosting.Log.ReaperSelected(logger, named.Name, named.Guarantee, "requested by configuration", named.Support.Reason);
-            return named;
-        }
-
-        foreach (var reaper in Reapers)
-        {
-            if (reaper.Support.IsSupported)
-            {
-                if (reaper.Guarantee == ReapGuarantee.SingleProcess)
-                {
-                    Hosting.Log.WeakReaper(logger, reaper.Support.Reason);
-                }
-
-                Hosting.Log.ReaperSelected(logger, reaper.Name, reaper.Guarantee, "best supported on this host", reaper.Support.Reason);
-                return reaper;
-            }
-
-            Hosting.Log.ReaperUnavailable(logger, reaper.Name, reaper.Support.Reason);
-        }
-
-        throw new PlatformCapabilityException("no reaper is usable on this host", "run on Linux with /proc mounted");
     }
 
     private static long? ReadLong(string? text, string? key = null)

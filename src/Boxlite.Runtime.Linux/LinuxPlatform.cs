@@ -1,25 +1,24 @@
-using Boxlite.Runtime.Linux;
+using Boxlite.Runtime.Linux.Cgroups;
+using Boxlite.Runtime.Linux.Isolation;
 using Boxlite.Runtime.Platform;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
-namespace Boxlite.Runtime;
+namespace Boxlite.Runtime.Linux;
 
-/// <summary>Creates the Linux platform without dependency injection (console tools, tests).</summary>
-public static class LinuxPlatform
+/// <summary>Makes the Linux platform for a runtime (what <c>AddLinux()</c> registers).</summary>
+internal sealed class LinuxPlatform(LinuxOptions options) : BoxPlatformFactory
 {
-    /// <summary>The Linux platform for <paramref name="options"/>, with the best reaper this host supports (or the one named).</summary>
-    /// <exception cref="PlatformNotSupportedException">Not running on Linux.</exception>
-    /// <exception cref="PlatformCapabilityException">The named reaper is unknown or unusable here.</exception>
-    public static IBoxPlatform Create(BoxliteOptions options, ILoggerFactory? loggerFactory = null)
+    public override string Name => "linux";
+
+    public override IBoxPlatform Create(PlatformContext context)
     {
-        ArgumentNullException.ThrowIfNull(options);
         if (!OperatingSystem.IsLinux())
         {
             throw new PlatformNotSupportedException("Boxlite.Runtime.Linux runs only on Linux");
         }
 
-        return new LinuxBoxPlatform(Options.Create(options), loggerFactory ?? NullLoggerFactory.Instance);
+        BoxliteRuntimeBuilder.ThrowIfInvalid(options.Validate());
+        return new LinuxBoxPlatform(context.Options, options, context.RegisteredReapers, CgroupFileSystem.Instance, LinuxTools.Locate(), context.Time,
+            context.LoggerFactory.CreateLogger<LinuxBoxPlatform>());
     }
 }

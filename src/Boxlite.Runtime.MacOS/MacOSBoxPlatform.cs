@@ -4,7 +4,6 @@ using Boxlite.Runtime.MacOS.Isolation;
 using Boxlite.Runtime.MacOS.Reaping;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 
 namespace Boxlite.Runtime.MacOS;
 
@@ -25,15 +24,11 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
     private readonly GroupKeepers _keepers;
     private readonly ProcessGroupReaper _reaper;
     private readonly ILogger _logger;
+    private readonly IReadOnlyList<ITreeReaper> _registeredReapers;
     private readonly TimeProvider _time;
 
-    public MacOSBoxPlatform(IOptions<BoxliteOptions> options, IOptions<MacOSOptions> macOptions, ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
-        : this(options.Value, macOptions.Value, ProcessTables.ForHost(), FileSystemPathCanonicalizer.Instance, loggerFactory, timeProvider)
-    {
-    }
-
     internal MacOSBoxPlatform(BoxliteOptions options, MacOSOptions macOptions, IProcessTable table, IPathCanonicalizer canonicalizer,
-        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null)
+        ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IReadOnlyList<ITreeReaper>? registeredReapers = null)
     {
         var time = timeProvider ?? TimeProvider.System;
         _time = time;
@@ -45,13 +40,15 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         _keepers = new GroupKeepers(table);
         _reaper = new ProcessGroupReaper(_sweeper, _keepers, time);
         _logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<MacOSBoxPlatform>();
+        _registeredReapers = registeredReapers ?? [];
+        Reaper = ReaperSelection.Select(options.Reaper, _registeredReapers, [_reaper], _logger);
     }
 
     public string Name => "macos";
 
     public bool IsCurrentOperatingSystem => OperatingSystem.IsMacOS();
 
-    public ITreeReaper Reaper => _reaper;
+    public ITreeReaper Reaper { get; }
 
     public ProcessIdentity CurrentProcess =>
         TryGetIdentity(Environment.ProcessId) ?? throw new InvalidOperationException("the process table does not show this process");
@@ -129,6 +126,13 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
     {
         ArgumentNullException.ThrowIfNull(box);
         var plan = await _reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+        if (Reaper != _reaper)
+        {
+            // The keeper's group still carries signals and pauses; the custom reaper's containment is joined on top.
+            var containment = await Reaper.PrepareAsync(box, cancellationToken).ConfigureAwait(false);
+            plan = plan with { JoinFiles = containment.JoinFiles, CommandJoinFiles = containment.CommandJoinFiles };
+        }
+
         // Every macOS monitor gets a session of its own: terminal signals (Ctrl-C, hang-up) would otherwise kill the
         // monitor and the keeper but not the box's group, and without a controlling terminal no box process can stop
         // on SIGTTIN. An attached box still dies with its host through the monitor's pipe.
@@ -317,6 +321,8 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
                 IsCurrentOperatingSystem ? null : "use the Linux platform (AddLinux()) on Linux"),
             new("reaper", perl.IsSupported, $"{ProcessGroupReaper.MethodName}: guarantee = process group; {perl.Reason}",
                 perl.IsSupported ? null : "restore /usr/bin/perl"),
+            new("active reaper", Reaper.Support.IsSupported,
+                $"{Reaper.Name} ({Reaper.Guarantee}, {ReaperSelection.Origin(Reaper, _registeredReapers)}): {Reaper.Support.Reason}"),
             new("whole-tree reaping", false, "macOS has no cgroups: a process that leaves the box's process group (setsid, setpgid) is not reaped",
                 "run boxes that must be torn down completely on Linux with cgroup v2"),
             new("seatbelt isolation", File.Exists(SandboxExec), File.Exists(SandboxExec) ? $"{SandboxExec} present" : $"{SandboxExec} missing",

@@ -3,14 +3,14 @@ namespace Boxlite.Cli.Tests;
 public sealed class DoctorTests
 {
     [Fact]
-    public async Task Doctor_names_the_active_reaper_and_its_guarantee_and_each_capability()
+    public async Task Doctor_names_the_active_reaper_its_guarantee_and_that_it_is_built_in_and_each_capability()
     {
         TestHome.RequireLinux();
         await using var home = new TestHome();
 
         var result = await home.OkAsync("doctor");
 
-        result.Stdout.Should().MatchRegex(@"reaper:\s+\S+ \(guarantee: (wholeTree|processGroup|singleProcess)\)");
+        result.Stdout.Should().MatchRegex(@"reaper:\s+\S+ \(guarantee: (wholeTree|processGroup|singleProcess), built-in\)");
         foreach (var check in new[] { "cgroup v2", "cgroup.kill", "cgroup.freeze", "pidfd", "user namespaces", "bwrap", "unshare", "active reaper" })
         {
             result.Stdout.Should().Contain(check);
@@ -33,6 +33,7 @@ public sealed class DoctorTests
         json.GetProperty("platform").GetString().Should().Be("linux");
         json.GetProperty("home").GetString().Should().Be(home.Directory);
         json.GetProperty("reaper").GetString().Should().NotBeNullOrEmpty();
+        json.GetProperty("customReaper").GetBoolean().Should().BeFalse("the CLI registers no reaper of its own");
         var checks = json.GetProperty("checks").EnumerateArray().ToList();
         var missing = checks.Where(c => !c.GetProperty("ok").GetBoolean() && !c.GetProperty("name").GetString()!.StartsWith("reaper ", StringComparison.Ordinal)).ToList();
         missing.Should().Contain(c => c.GetProperty("name").GetString() == "bwrap", "bwrap is missing on this host");
@@ -62,6 +63,6 @@ public sealed class DoctorTests
 
         checks["reaper cgroup-kill"].GetProperty("ok").GetBoolean().Should().BeFalse();
         checks["reaper pidns-init"].GetProperty("ok").GetBoolean().Should().BeTrue();
-        checks["active reaper"].GetProperty("detail").GetString().Should().StartWith("pidns-init (WholeTree)");
+        checks["active reaper"].GetProperty("detail").GetString().Should().StartWith("pidns-init (WholeTree, built-in)");
     }
 }

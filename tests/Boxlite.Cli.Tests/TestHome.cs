@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
 using System.Text.Json;
 using Boxlite.Runtime;
 using Boxlite.Runtime.Linux.Tests;
@@ -120,9 +122,12 @@ internal sealed class TestHome : IAsyncDisposable
     /// <summary>The box's cgroup directory in the cgroup v2 hierarchy (whether or not it exists).</summary>
     public string V2BoxCgroup(string id) => Path.Combine(TestCgroups.Mounts().Single(m => m.V2).Point, ActiveCgroupParent, id);
 
-    /// <summary>The cgroup parent this home's boxes live under: the one passed, or the one boxlite derived.</summary>
+    /// <summary>
+    /// The cgroup parent this home's boxes live under: the one passed, the one adopted, or the one boxlite derives (its
+    /// documented rule: <c>boxlite-</c> and 12 hex digits of the SHA-256 of the resolved home, which a temp path is).
+    /// </summary>
     private string ActiveCgroupParent =>
-        CgroupParent ?? _derivedCgroupParent ?? new BoxliteOptions { HomeDirectory = Directory }.CgroupParent;
+        CgroupParent ?? _derivedCgroupParent ?? "boxlite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(Path.GetFullPath(Directory))))[..12];
 
     public async ValueTask DisposeAsync()
     {
@@ -132,12 +137,8 @@ internal sealed class TestHome : IAsyncDisposable
             {
                 // Like "boxlite rm -f" on every box, in this process.
                 await using var runtime = await new BoxliteRuntimeBuilder()
-                    .Configure(o =>
-                    {
-                        o.HomeDirectory = Directory;
-                        o.CgroupParent = ActiveCgroupParent;
-                    })
-                    .AddPlatform((o, logs) => LinuxPlatform.Create(o, logs))
+                    .Configure(o => o.HomeDirectory = Directory)
+                    .AddLinux(o => o.CgroupParent = CgroupParent ?? _derivedCgroupParent)
                     .BuildAsync();
                 foreach (var box in await runtime.ListAsync())
                 {

@@ -10,7 +10,7 @@ public sealed class WorkerSampleTests
 
         var result = await Cli.CompleteAsync(Cli.Start(Cli.WorkerSamplePath,
         [
-            $"--Boxlite:Home={home.Directory}", $"--Boxlite:CgroupParent={home.CgroupParent}",
+            $"--Boxlite:HomeDirectory={home.Directory}", $"--Boxlite:Linux:CgroupParent={home.CgroupParent}",
             "--Ticks:Count=2", "--Ticks:Interval=00:00:00.200",
         ]));
 

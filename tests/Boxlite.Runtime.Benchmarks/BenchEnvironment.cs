@@ -1,10 +1,13 @@
 using System.Diagnostics;
 using System.Text;
 using Boxlite.Runtime.Benchmarks.Phases;
+using Boxlite.Runtime.Linux;
 using Boxlite.Runtime.Linux.Cgroups;
 using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Processes;
+using Boxlite.Runtime.Platform;
 using Boxlite.Runtime.State;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Boxlite.Runtime.Benchmarks;
 
@@ -17,6 +20,7 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 {
     private static readonly CgroupFileSystem Fs = CgroupFileSystem.Instance;
     private readonly List<(BoxRuntime Runtime, bool RemoveBoxes)> _runtimes = [];
+    private readonly Dictionary<BoxRuntime, string> _cgroupParents = [];
     private int _cgroups;
 
     public BenchEnvironment()
@@ -70,13 +74,14 @@ internal sealed class BenchEnvironment : IAsyncDisposable
         var options = new BoxliteOptions
         {
             HomeDirectory = Path.Combine(Home, home),
-            CgroupParent = Parent + "/" + cgroupSubparent,
             RecoverOnStart = false,
             ReapTimeout = TimeSpan.FromSeconds(30),
             Reaper = reaper,
         };
         IBoxStore store = SqliteBoxStore.Open(options.HomeDirectory);
-        var platform = LinuxPlatform.Create(options);
+        var cgroupParent = Parent + "/" + cgroupSubparent;
+        var platform = new LinuxPlatform(new LinuxOptions { CgroupParent = cgroupParent })
+            .Create(new PlatformContext(options, NullLoggerFactory.Instance, TimeProvider.System, []));
         if (recorder is not null)
         {
             store = new TimedStore(store, recorder);
@@ -85,11 +90,15 @@ internal sealed class BenchEnvironment : IAsyncDisposable
 
         var runtime = new BoxRuntime(options, store, platform, ownsStore: true);
         _runtimes.Add((runtime, removeBoxesOnDispose));
+        _cgroupParents[runtime] = cgroupParent;
         return runtime;
     }
 
     /// <summary>The box's v2 cgroup directory.</summary>
-    public string BoxCgroup(BoxRuntime runtime, BoxId id) => Path.Combine(Layout.V2Mount!, runtime.Options.CgroupParent, id.Value);
+    public string BoxCgroup(BoxRuntime runtime, BoxId id) => Path.Combine(Layout.V2Mount!, CgroupParentOf(runtime), id.Value);
+
+    /// <summary>The cgroup parent the boxes of <paramref name="runtime"/> live under.</summary>
+    public string CgroupParentOf(BoxRuntime runtime) => _cgroupParents[runtime];
 
     /// <summary>A fresh cgroup of this run for a plain-process tree.</summary>
     public RawCgroup NewCgroup()

@@ -47,7 +47,7 @@ internal sealed class CgroupSandbox : IDisposable
     public LinuxTools Tools { get; } = LinuxTools.Locate();
 
     public LinuxBoxPlatform Platform(string? reaper = null) =>
-        new(new BoxliteOptions { CgroupParent = Parent, HomeDirectory = TempDirectory, Reaper = reaper, ReapTimeout = TimeSpan.FromSeconds(20) },
+        new(new BoxliteOptions { HomeDirectory = TempDirectory, Reaper = reaper, ReapTimeout = TimeSpan.FromSeconds(20) }, new LinuxOptions { CgroupParent = Parent }, [],
             CgroupFileSystem.Instance, Tools, TimeProvider.System);
 
     public BoxContext NewBox(BoxIsolation isolation = BoxIsolation.None, BoxLimits? limits = null, bool detached = true)

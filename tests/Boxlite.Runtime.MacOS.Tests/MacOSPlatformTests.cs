@@ -2,6 +2,7 @@ using Boxlite.Runtime.MacOS.Isolation;
 using Boxlite.Runtime.MacOS.Reaping;
 using Boxlite.Runtime.MacOS.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Boxlite.Runtime.MacOS.Tests;
 
@@ -184,11 +185,26 @@ public sealed class MacOSPlatformTests : IDisposable
     }
 
     [Fact]
-    public void The_factory_builds_the_platform_without_dependency_injection()
+    public void The_factory_builds_the_platform_with_a_registered_reaper_named_in_the_options()
     {
-        var platform = MacOSPlatform.Create(new BoxliteOptions { HomeDirectory = "/tmp/x" });
+        var custom = new CustomReaper();
+        var context = new PlatformContext(new BoxliteOptions { HomeDirectory = "/tmp/x", Reaper = CustomReaper.MethodName }, NullLoggerFactory.Instance, TimeProvider.System, [custom]);
+
+        var platform = new MacOSPlatform(new MacOSOptions()).Create(context);
 
         platform.Name.Should().Be("macos");
+        platform.Reaper.Should().BeSameAs(custom);
+        platform.Diagnose().Should().Contain(c => c.Name == "active reaper" && c.Detail.StartsWith("custom-stub (WholeTree, custom)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void The_console_builder_gets_no_macOS_platform_off_macOS()
+    {
+        Assert.SkipWhen(OperatingSystem.IsMacOS(), "checks the no-op off macOS");
+
+        var act = () => new BoxliteRuntimeBuilder().AddMacOS().AddMacOS(o => o.AllowNetwork = false).Diagnose();
+
+        act.Should().Throw<PlatformCapabilityException>().Which.Fix.Should().Contain("AddLinux()");
     }
 
     private sealed class Builder : IBoxliteBuilder
@@ -205,7 +221,7 @@ public sealed class MacOSPlatformTests : IDisposable
         var returned = builder.AddMacOS().AddMacOS(o => o.AllowNetwork = false);
 
         returned.Should().BeSameAs(builder);
-        builder.Services.Should().NotContain(d => d.ServiceType == typeof(IBoxPlatform));
+        builder.Services.Should().NotContain(d => d.ServiceType == typeof(BoxPlatformFactory));
     }
 
     [Fact]
@@ -216,7 +232,26 @@ public sealed class MacOSPlatformTests : IDisposable
 
         builder.AddMacOS().AddMacOS();
 
-        builder.Services.Count(d => d.ServiceType == typeof(IBoxPlatform)).Should().Be(1);
+        builder.Services.Count(d => d.ServiceType == typeof(BoxPlatformFactory)).Should().Be(1);
+    }
+
+    private sealed class CustomReaper : ITreeReaper
+    {
+        public const string MethodName = "custom-stub";
+
+        public string Name => MethodName;
+
+        public ReapGuarantee Guarantee => ReapGuarantee.WholeTree;
+
+        public ReaperSupport Support => new(true, "stub");
+
+        public ValueTask<BoxLaunchPlan> PrepareAsync(BoxContext box, CancellationToken cancellationToken) => ValueTask.FromResult(new BoxLaunchPlan());
+
+        public ValueTask<IReadOnlyList<BoxProcessInfo>> ListProcessesAsync(BoxContext box, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IReadOnlyList<BoxProcessInfo>>([]);
+
+        public ValueTask<ReapReport> ReapAsync(BoxContext box, TimeSpan timeout, CancellationToken cancellationToken) =>
+            ValueTask.FromResult(ReapReport.Nothing(Name, Guarantee));
     }
 
     public void Dispose()

@@ -46,7 +46,7 @@ internal static class BoxHost
     /// </summary>
     public static async Task<int> ExecAsync(string[] args)
     {
-        await using var runtime = Open(args[0], new BoxliteOptions { HomeDirectory = args[0] }.CgroupParent);
+        await using var runtime = Open(args[0], cgroupParent: null);
         var box = await runtime.RunAsync(Options(detached: true, args[1], ["/bin/sh", "-c", "echo ready; exec sleep 1000"]));
         try
         {
@@ -115,10 +115,10 @@ internal static class BoxHost
         }
     }
 
-    private static BoxRuntime Open(string home, string cgroupParent)
+    private static BoxRuntime Open(string home, string? cgroupParent)
     {
-        var options = new BoxliteOptions { HomeDirectory = home, CgroupParent = cgroupParent, RecoverOnStart = false };
-        return new BoxRuntime(options, SqliteBoxStore.Open(home), LinuxPlatform.Create(options));
+        var options = new BoxliteOptions { HomeDirectory = home, RecoverOnStart = false };
+        return new BoxliteRuntimeBuilder(options).AddLinux(o => o.CgroupParent = cgroupParent).Build();
     }
 
     /// <summary>The box of a verb: <c>BOX_MARKER</c> goes into its environment, <c>BOX_PIDS_MAX</c> is its pids limit.</summary>

@@ -86,19 +86,8 @@ public sealed class BoxOptionsTests
     [Fact]
     public void Runtime_settings_are_validated_as_a_whole()
     {
-        var options = new BoxliteOptions { HomeDirectory = "relative", CgroupParent = "../x", ReapTimeout = TimeSpan.Zero, MaxLogBytes = 10 };
+        var options = new BoxliteOptions { HomeDirectory = "relative", ReapTimeout = TimeSpan.Zero, MaxLogBytes = 10 };
 
-        options.Validate().Should().HaveCount(4);
-    }
-
-    [Fact]
-    public void Each_home_gets_its_own_cgroup_parent_unless_one_is_set()
-    {
-        var a = new BoxliteOptions { HomeDirectory = "/srv/a" };
-        var b = new BoxliteOptions { HomeDirectory = "/srv/b" };
-
-        a.CgroupParent.Should().MatchRegex("^boxlite-[0-9a-f]{12}$").And.NotBe(b.CgroupParent);
-        new BoxliteOptions { HomeDirectory = "/srv/a" }.CgroupParent.Should().Be(a.CgroupParent);
-        new BoxliteOptions { HomeDirectory = "/srv/a", CgroupParent = "mine" }.CgroupParent.Should().Be("mine");
+        options.Validate().Should().HaveCount(3);
     }
 }

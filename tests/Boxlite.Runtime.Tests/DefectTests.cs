@@ -1,5 +1,4 @@
 using Boxlite.Runtime.Platform;
-using Boxlite.Runtime.State;
 using Boxlite.Runtime.Tests.Fakes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -70,7 +69,7 @@ public sealed class DefectTests
         var builder = Host.CreateApplicationBuilder();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(20));
         builder.Services.AddBoxlite(o => o.HomeDirectory = home);
-        builder.Services.AddSingleton<IBoxPlatform>(platform);
+        builder.Services.AddSingleton<BoxPlatformFactory>(new FakePlatformFactory(platform));
 
         // Registered after Boxlite, so the host stops it first, as a web server draining its requests.
         var request = new LongRequest();
@@ -80,7 +79,6 @@ public sealed class DefectTests
             using var host = builder.Build();
             await host.StartAsync(Deadline);
             var runtime = host.Services.GetRequiredService<IBoxRuntime>();
-            var store = host.Services.GetRequiredService<IBoxStore>();
             var box = await runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; echo ready; while :; do sleep 0.05; done", detached: false), Deadline);
             await BoxWaits.ForLogLineAsync(box, "ready");
             request.Box = box;
@@ -89,7 +87,7 @@ public sealed class DefectTests
 
             await act.Should().NotThrowAsync();
             request.SawTheBoxEndBeforeTheShutdownTimeout.Should().BeTrue("attached boxes get their stop signal when shutdown begins");
-            (await store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Exited);
+            (await box.RefreshAsync(Deadline)).State.Should().Be(BoxState.Exited);
             Posix.GroupMembers(box.Info.Monitor!.Pid).Should().BeEmpty();
         }
         finally

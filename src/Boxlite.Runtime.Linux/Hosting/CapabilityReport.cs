@@ -8,7 +8,7 @@ namespace Boxlite.Runtime.Linux.Hosting;
 internal static class CapabilityReport
 {
     public static IReadOnlyList<CapabilityCheck> Build(
-        CgroupLayout layout, LinuxTools tools, IReadOnlyList<ITreeReaper> reapers, ITreeReaper active, bool hasPidfd)
+        CgroupLayout layout, LinuxTools tools, IReadOnlyList<ITreeReaper> reapers, ITreeReaper active, string activeOrigin, bool hasPidfd)
     {
         var checks = new List<CapabilityCheck>
         {
@@ -53,7 +53,7 @@ internal static class CapabilityReport
         }
 
         checks.Add(new("active reaper", active.Guarantee == ReapGuarantee.WholeTree,
-            $"{active.Name} ({active.Guarantee}): {active.Support.Reason}",
+            $"{active.Name} ({active.Guarantee}, {activeOrigin}): {active.Support.Reason}",
             active.Guarantee == ReapGuarantee.WholeTree ? null : "run as root or with a delegated cgroup v2 subtree for a whole-tree reaper"));
         return checks;
     }

@@ -13,9 +13,11 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
     private const string NamespaceInit =
         "s=$0; f=$1; shift; \"$s\" -c 'set -C; echo $$ >\"$0\" || exit 125; " + BoxLaunchPlan.ApplyEnvironment + "' \"$f\" \"$@\"; exit $?";
 
-    // Inside bubblewrap the control directory is out of sight: the namespace pid goes to descriptor 3, which the
-    // wrapper closes before the command runs.
-    private const string SandboxWrapper = "echo $$ >&3 || exit 125; exec 3>&-; " + BoxLaunchPlan.ApplyEnvironment;
+    // bubblewrap's own pid 1 waits for every process of the namespace, so a daemon the command left would keep the
+    // namespace alive after the command (and so the monitor) ended, with nothing left that knows it is the box's. With
+    // --as-pid-1 a shell is pid 1 instead, as under unshare, and the namespace ends with the command. (The control
+    // directory is out of sight inside: no namespace pid is recorded.)
+    private const string SandboxInit = "\"$0\" -c '" + BoxLaunchPlan.ApplyEnvironment + "' boxlite-command \"$@\"; exit $?";
 
     /// <summary>Throws <see cref="PlatformCapabilityException"/> when <paramref name="isolation"/> cannot be provided here.</summary>
     public void EnsureSupported(BoxIsolation isolation)
@@ -63,7 +65,7 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
                 return plan with { CommandPrefix = [.. unshare, tools.Shell!, "-c", NamespaceInit, tools.Shell!, box.CommandNamespacePidFile] };
 
             case BoxIsolation.Bubblewrap:
-                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxWrapper, "boxlite-command"], NamespacePidOnDescriptor3 = true };
+                return plan with { CommandPrefix = [.. Bubblewrap(box), tools.Shell!, "-c", SandboxInit, tools.Shell!] };
 
             default:
                 return plan;
@@ -92,13 +94,21 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
         }
 
         bwrap.AddRange(["--tmpfs", home, "--bind", box.WorkDirectory, box.WorkDirectory]);
+        if (!isRoot)
+        {
+            // Without root bwrap makes a user namespace; for any uid but 0 inside, it nests a second one to mount /dev,
+            // and the box's namespaces then belong to a user namespace no exec can enter. Mapped to 0 (as unshare's
+            // --map-root-user does) there is one, and the box holds no capability in it (--cap-drop ALL).
+            bwrap.AddRange(["--uid", "0", "--gid", "0"]);
+        }
+
         if (!options.Detached)
         {
             // An attached box dies with its monitor; a detached one must survive any parent.
             bwrap.Add("--die-with-parent");
         }
 
-        bwrap.AddRange(["--chdir", box.CommandDirectory, "--"]);
+        bwrap.AddRange(["--as-pid-1", "--chdir", box.CommandDirectory, "--"]);
         return bwrap;
     }
 
@@ -133,10 +143,10 @@ internal sealed class IsolationPlanner(LinuxTools tools, bool isRoot)
             return [.. enter, "--pid", "--mount", "--wd", "--", .. apply];
         }
 
-        // In a bubblewrap box it gets no more capability than the box's own processes (root would keep them all).
-        string[] dropCapabilities = isRoot
-            ? [LinuxTools.Require(tools.Setpriv, "setpriv", "util-linux", "to exec into a bubblewrap box without capabilities"), "--bounding-set=-all", "--inh-caps=-all", "--"]
-            : [];
+        // In a bubblewrap box it gets no more capability than the box's own processes: root would keep them all, and
+        // entering the box's user namespace grants them all in it.
+        string[] dropCapabilities =
+            [LinuxTools.Require(tools.Setpriv, "setpriv", "util-linux", "to exec into a bubblewrap box without capabilities"), "--bounding-set=-all", "--inh-caps=-all", "--"];
         return [.. enter, "--pid", "--mount", "--ipc", "--uts", "--wd", "--", .. dropCapabilities, .. apply];
     }
 

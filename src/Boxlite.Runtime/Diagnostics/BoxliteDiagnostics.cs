@@ -6,7 +6,10 @@ namespace Boxlite.Runtime;
 /// <summary>Names of the library's telemetry sources.</summary>
 public static class BoxliteDiagnostics
 {
-    /// <summary>The name of the <see cref="System.Diagnostics.Metrics.Meter"/> and of the <see cref="System.Diagnostics.ActivitySource"/>.</summary>
+    /// <summary>
+    /// The name of the <see cref="System.Diagnostics.Metrics.Meter"/> and of the <see cref="System.Diagnostics.ActivitySource"/>.
+    /// With dependency injection the meter comes from the host's <see cref="IMeterFactory"/>; without, it is one static meter.
+    /// </summary>
     public const string SourceName = "Boxlite.Runtime";
 
     /// <summary>Counter of boxes started.</summary>
@@ -22,9 +25,31 @@ public static class BoxliteDiagnostics
     public const string ProcessesKilledCounter = "boxlite.reap.processes_killed";
 
     internal static readonly ActivitySource ActivitySource = new(SourceName);
-    internal static readonly Meter Meter = new(SourceName);
-    internal static readonly Counter<long> BoxesStarted = Meter.CreateCounter<long>(BoxesStartedCounter, "{box}", "Boxes started");
-    internal static readonly Counter<long> Reaps = Meter.CreateCounter<long>(ReapsCounter, "{reap}", "Reaps performed");
-    internal static readonly Histogram<double> ReapDuration = Meter.CreateHistogram<double>(ReapDurationHistogram, "ms", "Time to a confirmed reap");
-    internal static readonly Counter<long> ProcessesKilled = Meter.CreateCounter<long>(ProcessesKilledCounter, "{process}", "Processes killed by reaps");
+}
+
+/// <summary>The runtime's instruments, on a meter of its host's <see cref="IMeterFactory"/> or on the static one.</summary>
+internal sealed class BoxliteMetrics
+{
+    private BoxliteMetrics(Meter meter)
+    {
+        BoxesStarted = meter.CreateCounter<long>(BoxliteDiagnostics.BoxesStartedCounter, "{box}", "Boxes started");
+        Reaps = meter.CreateCounter<long>(BoxliteDiagnostics.ReapsCounter, "{reap}", "Reaps performed");
+        ReapDuration = meter.CreateHistogram<double>(BoxliteDiagnostics.ReapDurationHistogram, "ms", "Time to a confirmed reap");
+        ProcessesKilled = meter.CreateCounter<long>(BoxliteDiagnostics.ProcessesKilledCounter, "{process}", "Processes killed by reaps");
+    }
+
+    /// <summary>The instruments without dependency injection: one meter for the process.</summary>
+    public static BoxliteMetrics Shared { get; } = new(new Meter(BoxliteDiagnostics.SourceName));
+
+    public Counter<long> BoxesStarted { get; }
+
+    public Counter<long> Reaps { get; }
+
+    public Histogram<double> ReapDuration { get; }
+
+    public Counter<long> ProcessesKilled { get; }
+
+    /// <summary>The instruments on the meter <paramref name="factory"/> gives (it owns and disposes that meter); without one, <see cref="Shared"/>.</summary>
+    public static BoxliteMetrics From(IMeterFactory? factory) =>
+        factory is null ? Shared : new(factory.Create(new MeterOptions(BoxliteDiagnostics.SourceName)));
 }

@@ -1,46 +1,42 @@
 using Boxlite.Runtime.Platform;
-using Boxlite.Runtime.State;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Boxlite.Runtime;
 
 /// <summary>
-/// Reports the active reaper with its guarantee, and whether the store answers. Register it with
+/// Reports the active reaper with its guarantee and whether it is a custom one, and whether the store answers.
+/// <c>AddBoxlite()</c> registers it; add it to the host's checks with
 /// <c>services.AddHealthChecks().AddCheck&lt;BoxliteHealthCheck&gt;("boxlite")</c>.
 /// </summary>
 public sealed class BoxliteHealthCheck : IHealthCheck
 {
-    private readonly IEnumerable<IBoxPlatform> _platforms;
-    private readonly IBoxStore _store;
+    private readonly BoxRuntime _runtime;
+    private readonly IReadOnlyList<ITreeReaper> _registeredReapers;
 
-    /// <summary>Creates the check.</summary>
-    public BoxliteHealthCheck(IEnumerable<IBoxPlatform> platforms, IBoxStore store)
+    internal BoxliteHealthCheck(BoxRuntime runtime, IReadOnlyList<ITreeReaper> registeredReapers)
     {
-        _platforms = platforms;
-        _store = store;
+        _runtime = runtime;
+        _registeredReapers = registeredReapers;
     }
 
     /// <inheritdoc />
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var platform = _platforms.FirstOrDefault(p => p.IsCurrentOperatingSystem);
-        if (platform is null)
-        {
-            return HealthCheckResult.Unhealthy(BoxliteServiceCollectionExtensions.NoPlatform().Message);
-        }
-
+        var platform = _runtime.Platform;
         var reaper = platform.Reaper;
+        var origin = ReaperSelection.Origin(reaper, _registeredReapers);
         var data = new Dictionary<string, object>
         {
             ["platform"] = platform.Name,
             ["reaper"] = reaper.Name,
             ["guarantee"] = reaper.Guarantee.ToString(),
+            ["reaperOrigin"] = origin,
             ["reaperReason"] = reaper.Support.Reason,
-            ["store"] = _store.Location,
+            ["store"] = _runtime.Store.Location,
         };
         try
         {
-            var boxes = await _store.ListAsync(cancellationToken).ConfigureAwait(false);
+            var boxes = await _runtime.Store.ListAsync(cancellationToken).ConfigureAwait(false);
             data["boxes"] = boxes.Count;
         }
         catch (BoxliteException e)
@@ -50,10 +46,10 @@ public sealed class BoxliteHealthCheck : IHealthCheck
 
         if (!reaper.Support.IsSupported)
         {
-            return HealthCheckResult.Unhealthy($"reaper {reaper.Name} is not supported here: {reaper.Support.Reason}", data: data);
+            return HealthCheckResult.Unhealthy($"reaper {reaper.Name} ({origin}) is not supported here: {reaper.Support.Reason}", data: data);
         }
 
-        var description = $"reaper {reaper.Name} ({reaper.Guarantee})";
+        var description = $"reaper {reaper.Name} ({reaper.Guarantee}, {origin})";
         return reaper.Guarantee == ReapGuarantee.WholeTree
             ? HealthCheckResult.Healthy(description, data)
             : HealthCheckResult.Degraded(description + ": not every descendant is guaranteed to be reaped", data: data);

@@ -38,4 +38,13 @@ internal static partial class Log
 
     [LoggerMessage(1010, LogLevel.Warning, "Stopping attached box {Id} on shutdown failed: {Message}")]
     public static partial void ShutdownStopFailed(ILogger logger, BoxId id, string message, Exception exception);
+
+    [LoggerMessage(1100, LogLevel.Information, "Reaper {Reaper} ({Guarantee}, {Origin}) selected, {Why}: {Reason}")]
+    public static partial void ReaperSelected(ILogger logger, string reaper, ReapGuarantee guarantee, string origin, string why, string reason);
+
+    [LoggerMessage(1101, LogLevel.Debug, "Reaper {Reaper} not usable here: {Reason}")]
+    public static partial void ReaperUnavailable(ILogger logger, string reaper, string reason);
+
+    [LoggerMessage(1102, LogLevel.Warning, "Only the single-process reaper {Reaper} is usable here: a box's descendants may outlive it ({Reason})")]
+    public static partial void WeakReaper(ILogger logger, string reaper, string reason);
 }

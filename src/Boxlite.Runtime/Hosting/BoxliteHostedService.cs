@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Options;
 
 namespace Boxlite.Runtime.Hosting;
 
@@ -8,25 +7,17 @@ namespace Boxlite.Runtime.Hosting;
 /// work that waits on them ends while the host drains); the host's stop waits for them, and its shutdown timeout cuts
 /// their grace periods short: they are reaped at once, never left running, and nothing escapes as a crash.
 /// </summary>
-internal sealed class BoxliteHostedService(IServiceProvider services, IOptions<BoxliteOptions> options) : IHostedService
+internal sealed class BoxliteHostedService(BoxRuntime runtime, IHostApplicationLifetime? lifetime = null) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        // Resolving the runtime fails the host start when no platform fits this operating system.
-        var runtime = (IBoxRuntime)(services.GetService(typeof(IBoxRuntime)) ?? throw new InvalidOperationException("AddBoxlite() was not called"));
-        if (options.Value.RecoverOnStart)
+        if (runtime.Options.RecoverOnStart)
         {
             await runtime.RecoverAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (runtime is BoxRuntime boxes && services.GetService(typeof(IHostApplicationLifetime)) is IHostApplicationLifetime lifetime)
-        {
-            lifetime.ApplicationStopping.Register(() => _ = boxes.StopAttachedAsync(CancellationToken.None));
-        }
+        lifetime?.ApplicationStopping.Register(() => _ = runtime.StopAttachedAsync(CancellationToken.None));
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) =>
-        services.GetService(typeof(IBoxRuntime)) is BoxRuntime runtime
-            ? runtime.StopAttachedAsync(cancellationToken)
-            : Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => runtime.StopAttachedAsync(cancellationToken);
 }

@@ -1,10 +1,12 @@
-using System.Security.Cryptography;
-using System.Text;
 using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime;
 
-/// <summary>Runtime-wide settings. Validated when the runtime starts.</summary>
+/// <summary>
+/// Runtime-wide settings, the same on every platform (a platform's own settings are its options: <c>AddLinux(o =&gt; …)</c>,
+/// <c>AddMacOS(o =&gt; …)</c>). Validated when the runtime starts. Bound from configuration by
+/// <c>AddBoxlite(IConfiguration)</c>, the section's keys named as the properties (e.g. <c>Boxlite:HomeDirectory</c>).
+/// </summary>
 public sealed class BoxliteOptions
 {
     /// <summary>
@@ -16,19 +18,7 @@ public sealed class BoxliteOptions
     /// </summary>
     public string HomeDirectory { get; set; } = DefaultHome();
 
-    private string? _cgroupParent;
     private ResolvedHome? _resolvedHome;
-
-    /// <summary>
-    /// The cgroup under which box cgroups are created (Linux, as root). Default: <c>boxlite-</c> and 12 hex digits of
-    /// the SHA-256 of the fully resolved <see cref="HomeDirectory"/>, so each home has its own parent, however it is
-    /// spelled, and recovering one home never touches the boxes of another.
-    /// </summary>
-    public string CgroupParent
-    {
-        get => _cgroupParent ?? "boxlite-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ResolvedHomeDirectory ?? string.Empty)))[..12];
-        set => _cgroupParent = value;
-    }
 
     /// <summary>The home's identity: <see cref="HomeDirectory"/> fully resolved (resolved once per value).</summary>
     internal string ResolvedHomeDirectory
@@ -54,8 +44,9 @@ public sealed class BoxliteOptions
     public TimeSpan ReapTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// The reaper to use by name (e.g. <c>cgroup-freeze-kill</c>); default <c>$BOXLITE_REAPER</c>, else null, which
-    /// picks the best this host supports.
+    /// The reaper to use by name: a built-in one (e.g. <c>cgroup-freeze-kill</c>) or one registered with
+    /// <c>AddTreeReaper</c>; default <c>$BOXLITE_REAPER</c>, else null. Null picks the supported reaper with the strongest
+    /// guarantee, a registered reaper before a built-in one of the same guarantee (registered ones in registration order).
     /// </summary>
     public string? Reaper { get; set; } = Environment.GetEnvironmentVariable("BOXLITE_REAPER") is { Length: > 0 } named ? named : null;
 
@@ -72,12 +63,6 @@ public sealed class BoxliteOptions
         if (string.IsNullOrWhiteSpace(HomeDirectory) || !Path.IsPathFullyQualified(HomeDirectory))
         {
             problems.Add($"HomeDirectory must be an absolute path, not '{HomeDirectory}'");
-        }
-
-        if (string.IsNullOrWhiteSpace(CgroupParent) || CgroupParent.Contains("..", StringComparison.Ordinal) ||
-            CgroupParent.StartsWith('/') || CgroupParent.Contains('\0', StringComparison.Ordinal))
-        {
-            problems.Add($"CgroupParent must be a relative cgroup path without '..', not '{CgroupParent}'");
         }
 
         if (DefaultStopTimeout < TimeSpan.Zero)

@@ -176,7 +176,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         }
 
         WatchExit(running);
-        BoxliteDiagnostics.BoxesStarted.Add(1);
+        _runtime.Metrics.BoxesStarted.Add(1);
         Log.BoxStarted(_runtime.Logger, id, monitor.Pid, Platform.Reaper.Name);
         return running;
     }
@@ -486,9 +486,9 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         {
             var report = await Platform.Reaper.ReapAsync(_runtime.Context(info), _runtime.Options.ReapTimeout, cancellationToken).ConfigureAwait(false);
             var method = new KeyValuePair<string, object?>("method", report.Method);
-            BoxliteDiagnostics.Reaps.Add(1, method);
-            BoxliteDiagnostics.ReapDuration.Record(report.Duration.TotalMilliseconds, method);
-            BoxliteDiagnostics.ProcessesKilled.Add(report.ProcessesKilled, method);
+            _runtime.Metrics.Reaps.Add(1, method);
+            _runtime.Metrics.ReapDuration.Record(report.Duration.TotalMilliseconds, method);
+            _runtime.Metrics.ProcessesKilled.Add(report.ProcessesKilled, method);
             if (report.ProcessesKilled > 0)
             {
                 Log.BoxReaped(_runtime.Logger, info.Id, report.Method, report.ProcessesKilled, report.Duration.TotalMilliseconds);

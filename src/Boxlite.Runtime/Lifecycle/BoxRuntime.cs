@@ -15,8 +15,12 @@ internal sealed class BoxRuntime : IBoxRuntime
     private readonly bool _ownsStore;
     private int _disposed;
 
-    /// <summary>Creates the runtime; with <paramref name="ownsStore"/> it disposes the store when it is disposed.</summary>
-    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null, bool ownsStore = false)
+    /// <summary>
+    /// Creates the runtime; with <paramref name="ownsStore"/> it disposes the store when it is disposed. Hosts build it
+    /// through <see cref="BoxliteRuntimeBuilder"/> (which <c>AddBoxlite()</c> uses too).
+    /// </summary>
+    public BoxRuntime(BoxliteOptions options, IBoxStore store, IBoxPlatform platform, TimeProvider? time = null, ILoggerFactory? loggerFactory = null,
+        bool ownsStore = false, BoxliteMetrics? metrics = null)
     {
         var problems = options.Validate();
         if (problems.Count > 0)
@@ -29,6 +33,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         _ownsStore = ownsStore;
         Platform = platform;
         Time = time ?? TimeProvider.System;
+        Metrics = metrics ?? BoxliteMetrics.Shared;
         Logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger("Boxlite.Runtime");
         var home = options.ResolvedHomeDirectory;
         BoxesDirectory = Path.Combine(home, BoxliteHome.BoxesDirectoryName);
@@ -52,6 +57,8 @@ internal sealed class BoxRuntime : IBoxRuntime
     internal IBoxPlatform Platform { get; }
 
     internal TimeProvider Time { get; }
+
+    internal BoxliteMetrics Metrics { get; }
 
     internal ILogger Logger { get; }
 

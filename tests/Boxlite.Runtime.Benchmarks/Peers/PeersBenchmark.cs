@@ -64,7 +64,7 @@ internal sealed class PeersBenchmark(BenchEnvironment env)
         var loadBefore = LoadAverage();
         var runtime = env.Open("peers", "peers", recorder: _recorder);
         var cliRuntime = env.Open("cli", "cli");
-        string[] cliArgs = ["--home", cliRuntime.Options.HomeDirectory, "--cgroup-parent", cliRuntime.Options.CgroupParent];
+        string[] cliArgs = ["--home", cliRuntime.Options.HomeDirectory, "--cgroup-parent", env.CgroupParentOf(cliRuntime)];
         using var bundle = await RuncBundle.CreateAsync(env.Parent);
         var bwrap = Tools.Find("bwrap") ?? throw new InvalidOperationException("bwrap is not installed (apt-get install bubblewrap)");
         var unshare = Tools.Find("unshare") ?? throw new InvalidOperationException("unshare is not installed (apt-get install util-linux)");

@@ -58,8 +58,8 @@ public sealed class ContainmentPathTests
         // A record from before containment paths were kept, reaped by a runtime whose cgroup parent differs.
         var record = await home.Runtime.Store.GetAsync(box.Id, Token);
         await home.Runtime.Store.TryUpdateAsync(record! with { Containment = null }, Token);
-        var elsewhere = new BoxliteOptions { HomeDirectory = home.Home, CgroupParent = home.CgroupParent + "-elsewhere", RecoverOnStart = false };
-        await using (var second = new BoxRuntime(elsewhere, SqliteBoxStore.Open(home.Home), LinuxPlatform.Create(elsewhere), ownsStore: true))
+        var elsewhere = new BoxliteOptions { HomeDirectory = home.Home, RecoverOnStart = false };
+        await using (var second = LinuxHome.Open(elsewhere, home.CgroupParent + "-elsewhere"))
         {
             var act = () => second.RemoveAsync(box.Id.Value, force: true, Token);
 
@@ -84,7 +84,7 @@ public sealed class ContainmentPathTests
         var whileOneLives = home.ParentDirectories().Count();
         await home.Runtime.RemoveAsync(b.Id.Value, force: true, Token);
 
-        whileOneLives.Should().BeGreaterThanOrEqualTo(2, "the v2 parent and the v1 counterparts stay while a box uses them");
+        whileOneLives.Should().BeGreaterThanOrEqualTo(home.Layout.V1Mounts.Count > 0 ? 2 : 1, "the v2 parent (and its v1 counterparts on a hybrid host) stay while a box uses them");
         home.ParentDirectories().Should().BeEmpty();
     }
 
@@ -109,13 +109,10 @@ public sealed class ContainmentPathTests
         home.ParentDirectories().Should().BeEmpty();
     }
 
-    private static BoxRuntime Open(string home)
-    {
-        var options = new BoxliteOptions { HomeDirectory = home, RecoverOnStart = false };
-        return new BoxRuntime(options, SqliteBoxStore.Open(home), LinuxPlatform.Create(options), ownsStore: true);
-    }
+    private static BoxRuntime Open(string home) =>
+        new BoxliteRuntimeBuilder(new BoxliteOptions { HomeDirectory = home, RecoverOnStart = false }).AddLinux().Build();
 
-    private static string DefaultParent(string home) => new BoxliteOptions { HomeDirectory = home }.CgroupParent;
+    private static string DefaultParent(string home) => new LinuxOptions().CgroupParentFor(new BoxliteOptions { HomeDirectory = home }.ResolvedHomeDirectory);
 
     private static List<string> CgroupsOf(string parent) =>
         [.. Directory.EnumerateDirectories("/sys/fs/cgroup").Select(h => Path.Combine(h, parent)).Where(Directory.Exists).SelectMany(Directory.EnumerateDirectories)];

@@ -37,7 +37,7 @@ public sealed class GuaranteeTests
     {
         Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
         await using var home = new LinuxHome();
-        await using var runtime = home.Open(new UncontainedMonitorPlatform(LinuxPlatform.Create(home.Options)));
+        await using var runtime = home.Open(new UncontainedMonitorPlatform(home.Platform()));
         var ran = Path.Combine(home.Home, "command-ran");
         var box = await runtime.CreateAsync(home.Sh($"touch '{ran}'; sleep 1000"), Token);
 

@@ -4,6 +4,7 @@ using Boxlite.Runtime.Linux.Interop;
 using Boxlite.Runtime.Linux.Processes;
 using Boxlite.Runtime.Linux.Reaping;
 using Boxlite.Runtime.State;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
 
@@ -16,7 +17,7 @@ internal sealed class LinuxHome : IAsyncDisposable
 {
     /// <summary>The platform this host and user get by default (the reaper honours <c>$BOXLITE_REAPER</c>).</summary>
     private static readonly Lazy<LinuxBoxPlatform?> Default = new(() =>
-        OperatingSystem.IsLinux() ? (LinuxBoxPlatform)LinuxPlatform.Create(new BoxliteOptions { CgroupParent = "boxlite-test-probe" }) : null);
+        OperatingSystem.IsLinux() ? Platform(new BoxliteOptions(), "boxlite-test-probe") : null);
 
     /// <summary>A home in <paramref name="parent"/> (default: the temp directory), its options adjusted by <paramref name="configure"/>.</summary>
     public LinuxHome(Action<BoxliteOptions>? configure = null, string? parent = null)
@@ -24,7 +25,7 @@ internal sealed class LinuxHome : IAsyncDisposable
         var tag = Guid.NewGuid().ToString("N")[..12];
         Home = Path.Combine(parent ?? Path.GetTempPath(), "boxlite-test-" + tag);
         CgroupParent = "boxlite-test-" + tag;
-        Options = new BoxliteOptions { HomeDirectory = Home, CgroupParent = CgroupParent, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
+        Options = new BoxliteOptions { HomeDirectory = Home, RecoverOnStart = false, DefaultStopTimeout = TimeSpan.FromSeconds(5) };
         configure?.Invoke(Options);
         Layout = CgroupDiscovery.Discover(CgroupFileSystem.Instance, CgroupParent, Libc.geteuid() == 0, CgroupDiscovery.RunningKernel());
         Runtime = Open();
@@ -47,7 +48,7 @@ internal sealed class LinuxHome : IAsyncDisposable
     /// <summary>Why <see cref="CanRunNamespacedBoxes"/> is false.</summary>
     public static string NamespacedSkipReason => NamespaceReaperSupport?.Reason ?? "needs Linux";
 
-    private static ReaperSupport? NamespaceReaperSupport => Default.Value?.Reapers.OfType<PidNamespaceInitReaper>().Single().Support;
+    private static ReaperSupport? NamespaceReaperSupport => Default.Value?.BuiltInReapers.OfType<PidNamespaceInitReaper>().Single().Support;
 
     public string Home { get; }
 
@@ -64,7 +65,20 @@ internal sealed class LinuxHome : IAsyncDisposable
     public string Marker { get; } = "m" + Guid.NewGuid().ToString("N");
 
     /// <summary>Another runtime on the same home, as a second process would open it (on <paramref name="platform"/> if given).</summary>
-    public BoxRuntime Open(IBoxPlatform? platform = null) => new(Options, SqliteBoxStore.Open(Home), platform ?? LinuxPlatform.Create(Options), ownsStore: true);
+    public BoxRuntime Open(IBoxPlatform? platform = null) =>
+        platform is null ? Open(Options, CgroupParent) : new(Options, SqliteBoxStore.Open(Home), platform, ownsStore: true);
+
+    /// <summary>A runtime built as a host builds it: these settings, the Linux platform with box cgroups under <paramref name="cgroupParent"/>.</summary>
+    public static BoxRuntime Open(BoxliteOptions options, string cgroupParent) =>
+        new BoxliteRuntimeBuilder(options).AddLinux(o => o.CgroupParent = cgroupParent).Build();
+
+    /// <summary>The Linux platform for these settings, with box cgroups under <paramref name="cgroupParent"/> and no registered reapers.</summary>
+    public static LinuxBoxPlatform Platform(BoxliteOptions options, string cgroupParent) =>
+        (LinuxBoxPlatform)new LinuxPlatform(new LinuxOptions { CgroupParent = cgroupParent })
+            .Create(new PlatformContext(options, NullLoggerFactory.Instance, TimeProvider.System, []));
+
+    /// <summary>The Linux platform for this home's settings and cgroup parent.</summary>
+    public LinuxBoxPlatform Platform() => Platform(Options, CgroupParent);
 
     /// <summary>The box's cgroup directory and every directory below it, in the v2 hierarchy and each v1 hierarchy.</summary>
     public List<string> BoxCgroupTree(BoxId id) =>

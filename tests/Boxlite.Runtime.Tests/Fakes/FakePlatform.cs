@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Boxlite.Runtime.Platform;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Boxlite.Runtime.Tests.Fakes;
 
@@ -16,10 +17,12 @@ internal sealed class FakePlatform : IBoxPlatform
     private readonly string? _boxesDirectory;
 
     /// <param name="boxesDirectory">Where box directories live, so that <see cref="ListContainedBoxesAsync"/> finds registered groups.</param>
-    public FakePlatform(string? boxesDirectory = null)
+    /// <param name="context">When given, the reaper is picked as a real platform picks it, among its own and the context's registered ones.</param>
+    public FakePlatform(string? boxesDirectory = null, PlatformContext? context = null)
     {
         _boxesDirectory = boxesDirectory;
-        Reaper = new GroupReaper(this);
+        var own = new GroupReaper(this);
+        Reaper = context is null ? own : ReaperSelection.Select(context.Options.Reaper, context.RegisteredReapers, [own], NullLogger.Instance);
     }
 
     public string Name => "fake";
@@ -258,4 +261,12 @@ internal enum FakeReaperBehaviour
 {
     Normal,
     Survivors,
+}
+
+/// <summary>Makes fake platforms for a builder or a container: the given one, or a new one per runtime.</summary>
+internal sealed class FakePlatformFactory(IBoxPlatform? platform = null) : BoxPlatformFactory
+{
+    public override string Name => "fake";
+
+    public override IBoxPlatform Create(PlatformContext context) => platform ?? new FakePlatform(context: context);
 }

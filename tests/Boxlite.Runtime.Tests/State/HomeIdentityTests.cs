@@ -15,19 +15,19 @@ public sealed class HomeIdentityTests : IDisposable
     private string[] Spellings => [Home, Home + "/", Home + "/./", Home + "//", _root + "/./home", _root + "/missing/../home"];
 
     [Fact]
-    public void Every_spelling_of_a_home_gets_the_same_cgroup_parent_before_and_after_the_home_exists()
+    public void Every_spelling_of_a_home_is_one_home_before_and_after_the_home_exists()
     {
         Assert.SkipUnless(OperatingSystem.IsLinux() || OperatingSystem.IsMacOS(), "paths are resolved on Linux and macOS");
-        var parent = ParentOf(Home);
+        var identity = IdentityOf(Home);
 
-        var before = Spellings.Select(ParentOf).ToList();
+        var before = Spellings.Select(IdentityOf).ToList();
         Directory.CreateDirectory(Home);
         var link = Path.Combine(_root, "link");
         File.CreateSymbolicLink(link, Home);
-        var after = Spellings.Append(link).Append(link + "/").Select(ParentOf).ToList();
+        var after = Spellings.Append(link).Append(link + "/").Select(IdentityOf).ToList();
 
-        before.Should().AllBe(parent);
-        after.Should().AllBe(parent);
+        before.Should().AllBe(identity);
+        after.Should().AllBe(identity);
     }
 
     [Fact]
@@ -45,5 +45,5 @@ public sealed class HomeIdentityTests : IDisposable
         runtime.BoxesDirectory.Should().Be(Path.Combine(Home, "boxes"));
     }
 
-    private static string ParentOf(string home) => new BoxliteOptions { HomeDirectory = home }.CgroupParent;
+    private static string IdentityOf(string home) => new BoxliteOptions { HomeDirectory = home }.ResolvedHomeDirectory;
 }

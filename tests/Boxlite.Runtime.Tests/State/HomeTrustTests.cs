@@ -146,7 +146,7 @@ public sealed class HomeTrustTests : IDisposable
     private Task<IBoxRuntime> Build(string home) =>
         new BoxliteRuntimeBuilder()
             .Configure(o => { o.HomeDirectory = home; o.RecoverOnStart = false; })
-            .AddPlatform((_, _) => new FakePlatform())
+            .AddPlatform(new FakePlatformFactory(new FakePlatform()))
             .BuildAsync(TestContext.Current.CancellationToken);
 
     /// <summary>Every entry below the test directory: path, kind, mode, size, link target (links not followed).</summary>
