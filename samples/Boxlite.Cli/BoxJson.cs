@@ -58,7 +58,7 @@ internal sealed record BoxJson(
         info.Name,
         StateName(info.State),
         info.ExitCode,
-        info.Monitor?.Pid,
+        info.Pid,
         info.CreatedAt,
         info.Detached,
         CliParsing.IsolationName(info.Isolation),

@@ -275,7 +275,7 @@ internal sealed class BoxliteCommand
                     Say.Printable(b.Name ?? "-"),
                     BoxJson.StateName(b.State),
                     b.ExitCode?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
-                    b.Monitor?.Pid.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
+                    b.Pid?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "-",
                     Say.Time(b.CreatedAt),
                     Say.CommandLine(b.Options),
                 ]));
@@ -438,7 +438,13 @@ internal sealed class BoxliteCommand
             return WithRuntimeAsync(r, async runtime =>
             {
                 var target = await runtime.GetAsync(r.GetValue(box)!, _interrupted);
-                return await target.ExecStreamAsync(argv[0], argv[1..], WriteLine, _interrupted);
+                var execution = target.ExecStreamAsync(argv[0], argv[1..], cancellationToken: _interrupted);
+                await foreach (var line in execution)
+                {
+                    WriteLine(line);
+                }
+
+                return execution.ExitCode;
             });
         });
         return exec;
@@ -545,17 +551,17 @@ internal sealed class BoxliteCommand
 
     private Command Prune()
     {
-        var prune = new Command("prune", "Remove every exited or failed box");
+        var prune = new Command("prune", "Remove every exited or failed box, and the home's containment left empty");
         prune.SetAction(r => WithRuntimeAsync(r, async runtime =>
         {
-            var finished = (await runtime.ListAsync(_interrupted)).Where(b => BoxStateMachine.IsFinal(b.State)).Select(b => b.Id.Value).ToArray();
-            var code = finished.Length == 0 ? ExitCodes.Success : await ForEachBoxAsync(r, "removing", finished, async id =>
+            var pruned = await runtime.PruneAsync(cancellationToken: _interrupted);
+            foreach (var id in pruned.Removed)
             {
-                await runtime.RemoveAsync(id, force: false, _interrupted);
-                return id;
-            });
-            await Console.Error.WriteLineAsync($"pruned {finished.Length} {(finished.Length == 1 ? "box" : "boxes")}");
-            return code;
+                Console.Out.WriteLine(id.Value);
+            }
+
+            await Console.Error.WriteLineAsync($"pruned {pruned.Removed.Count} {(pruned.Removed.Count == 1 ? "box" : "boxes")}");
+            return ExitCodes.Success;
         }));
         return prune;
     }

@@ -137,6 +137,9 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
 
     public bool IsAlive(ProcessIdentity identity) => ProcessSignaller.IsAlive(identity);
 
+    public Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken) =>
+        ExitWatcher.Shared.WhenExited(identity).WaitAsync(cancellationToken);
+
     public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken)
     {
         var number = LinuxSignals.Parse(signal);
@@ -261,8 +264,8 @@ internal sealed class LinuxBoxPlatform : IBoxPlatform, IContainmentLocator
     /// <inheritdoc />
     public string? Locate(BoxId id) => UsesCgroup ? _cgroups.Layout.CgroupPath(id) : null;
 
-    /// <summary>Removes this home's parent cgroups when they are the library's own and empty (prune); returns how many went.</summary>
-    internal int RemoveEmptyParents() => UsesCgroup ? _cgroups.RemoveEmptyParents() : 0;
+    /// <inheritdoc />
+    public int RemoveEmptyParents() => UsesCgroup ? _cgroups.RemoveEmptyParents() : 0;
 
     /// <summary>
     /// The box's command, found from the live recorded monitor through the process tree: for namespaced isolation the

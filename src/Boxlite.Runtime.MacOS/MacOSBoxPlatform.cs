@@ -25,11 +25,13 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
     private readonly ProcessGroupReaper _reaper;
     private readonly ILogger _logger;
     private readonly IReadOnlyList<ITreeReaper> _registeredReapers;
+    private readonly TimeProvider _time;
 
     internal MacOSBoxPlatform(BoxliteOptions options, MacOSOptions macOptions, IProcessTable table, IPathCanonicalizer canonicalizer,
         ILoggerFactory? loggerFactory = null, TimeProvider? timeProvider = null, IReadOnlyList<ITreeReaper>? registeredReapers = null)
     {
         var time = timeProvider ?? TimeProvider.System;
+        _time = time;
         _options = options;
         _macOptions = macOptions;
         _table = table;
@@ -239,6 +241,20 @@ internal sealed partial class MacOSBoxPlatform : IBoxPlatform
         _table.Get(pid) is { IsZombie: false } entry ? new ProcessIdentity(entry.Pid, entry.StartTime, _table.BootId) : null;
 
     public bool IsAlive(ProcessIdentity identity) => _sweeper.IsRunning(identity);
+
+    /// <summary>
+    /// A bounded poll of the process table (5 ms, doubling to 100 ms). kqueue's <c>EVFILT_PROC</c>/<c>NOTE_EXIT</c>
+    /// would notice the exit without polling, but it cannot be tested on the Linux hosts that build this package.
+    /// </summary>
+    public async Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken)
+    {
+        var delay = TimeSpan.FromMilliseconds(5);
+        while (IsAlive(identity))
+        {
+            await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 100));
+        }
+    }
 
     public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken)
     {

@@ -29,8 +29,8 @@ internal sealed class StoreBenchmark(BenchEnvironment env)
         async Task LifecycleAsync()
         {
             var info = await Timed(() => store.InsertAsync(new BoxInfo { Id = BoxId.New(), State = BoxState.Created, Options = env.Box("true"), CreatedAt = DateTimeOffset.UtcNow }));
-            info = await Timed(() => store.TryUpdateAsync(info with { StatusReason = "starting" })) ?? throw new InvalidOperationException("claim lost");
-            info = await Timed(() => store.TryUpdateAsync(info with { State = BoxState.Running, StatusReason = null })) ?? throw new InvalidOperationException("start lost");
+            info = await Timed(() => store.TryUpdateAsync(info with { State = BoxState.Starting })) ?? throw new InvalidOperationException("claim lost");
+            info = await Timed(() => store.TryUpdateAsync(info with { State = BoxState.Running })) ?? throw new InvalidOperationException("start lost");
             info = await Timed(() => store.TryUpdateAsync(info with { State = BoxState.Exited, ExitCode = 0 })) ?? throw new InvalidOperationException("exit lost");
             if (!await Timed(() => store.TryDeleteAsync(info.Id, info.Version)))
             {

@@ -79,7 +79,7 @@ internal static class StoreHammer
                 continue;
             }
 
-            foreach (var target in (BoxState[])[BoxState.Running, BoxState.Stopping, BoxState.Exited])
+            foreach (var target in (BoxState[])[BoxState.Starting, BoxState.Running, BoxState.Stopping, BoxState.Exited])
             {
                 if (!await AdvanceAsync(store, box.Id, target, counts))
                 {

@@ -3,8 +3,9 @@ namespace Boxlite.Runtime.Tests;
 public sealed class BoxStateMachineTests
 {
     [Theory]
-    [InlineData(BoxState.Created, BoxState.Running)]
-    [InlineData(BoxState.Created, BoxState.Failed)]
+    [InlineData(BoxState.Created, BoxState.Starting)]
+    [InlineData(BoxState.Starting, BoxState.Running)]
+    [InlineData(BoxState.Starting, BoxState.Failed)]
     [InlineData(BoxState.Running, BoxState.Paused)]
     [InlineData(BoxState.Running, BoxState.Stopping)]
     [InlineData(BoxState.Running, BoxState.Exited)]
@@ -19,6 +20,8 @@ public sealed class BoxStateMachineTests
     [InlineData(BoxState.Exited, BoxState.Running)]
     [InlineData(BoxState.Failed, BoxState.Running)]
     [InlineData(BoxState.Created, BoxState.Exited)]
+    [InlineData(BoxState.Created, BoxState.Running)]
+    [InlineData(BoxState.Starting, BoxState.Stopping)]
     [InlineData(BoxState.Created, BoxState.Paused)]
     [InlineData(BoxState.Stopping, BoxState.Running)]
     [InlineData(BoxState.Exited, BoxState.Stopping)]

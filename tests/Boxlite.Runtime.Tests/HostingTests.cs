@@ -202,7 +202,7 @@ public sealed class HostingTests : IDisposable
 
         // A record whose half-finished start recovery must clean: its starter is dead.
         var dead = new ProcessIdentity(Environment.ProcessId, -1, Posix.BootId);
-        var halfStarted = new BoxInfo { Id = BoxId.New(), State = BoxState.Created, Options = new BoxOptions { Command = "true" }, CreatedAt = DateTimeOffset.UtcNow, StatusReason = "starting", Owner = dead, Version = 1 };
+        var halfStarted = new BoxInfo { Id = BoxId.New(), State = BoxState.Starting, Options = new BoxOptions { Command = "true" }, CreatedAt = DateTimeOffset.UtcNow, Holder = dead, Version = 1 };
         store.Put(halfStarted);
 
         using var host = builder.Build();

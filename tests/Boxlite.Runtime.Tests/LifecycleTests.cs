@@ -1,4 +1,5 @@
 using Boxlite.Runtime.Tests.Fakes;
+using Microsoft.Extensions.Time.Testing;
 
 namespace Boxlite.Runtime.Tests;
 
@@ -137,17 +138,28 @@ public sealed class LifecycleTests
     [Fact]
     public async Task Concurrent_stops_do_the_work_once_and_all_see_the_result()
     {
-        await using var f = new RuntimeFixture();
-        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; while :; do sleep 0.05; done"), Deadline);
-
-        var stops = Enumerable.Range(0, 8).Select(async _ =>
+        var clock = new FakeTimeProvider();
+        await using var f = new RuntimeFixture(time: clock);
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; echo ready; while :; do sleep 0.05; done"), Deadline);
+        await BoxWaits.ForLogLineAsync(box, "ready");
+        var handles = new List<IBox>();
+        for (var i = 0; i < 8; i++)
         {
-            var handle = await f.Runtime.GetAsync(box.Id.Value, Deadline);
-            return await handle.StopAsync(TimeSpan.FromMilliseconds(200), Deadline);
-        });
-        var reports = await Task.WhenAll(stops);
+            handles.Add(await f.Runtime.GetAsync(box.Id.Value, Deadline));
+        }
 
-        reports.Count(r => r.ProcessesKilled > 0).Should().Be(1);
+        // Every stop is asked for at once; the grace period runs on the runtime's clock, which moves only when told.
+        var stops = Task.WhenAll(handles.Select(h => h.StopAsync(TimeSpan.FromSeconds(10), Deadline)));
+        while (!stops.IsCompleted)
+        {
+            clock.Advance(TimeSpan.FromSeconds(10));
+            await Task.WhenAny(stops, Task.Delay(20, Deadline));
+        }
+
+        var reports = await stops;
+
+        reports.Should().OnlyContain(r => ReferenceEquals(r, reports[0]), "one stop did the work and every caller got its report");
+        reports[0].ProcessesKilled.Should().BeGreaterThan(0);
         (await box.RefreshAsync(Deadline)).State.Should().Be(BoxState.Exited);
     }
 
@@ -167,16 +179,16 @@ public sealed class LifecycleTests
     }
 
     [Fact]
-    public async Task An_auto_remove_box_is_gone_after_it_exits()
+    public async Task An_auto_remove_box_is_gone_after_it_exits_and_its_wait_returns_the_exit_code()
     {
         await using var f = new RuntimeFixture();
-        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("exit 0") with { AutoRemove = true }, Deadline);
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("exit 5") with { AutoRemove = true }, Deadline);
 
-        var act = () => box.WaitAsync(Deadline);
+        (await box.WaitAsync(Deadline)).Should().Be(5);
 
-        await act.Should().ThrowAsync<BoxNotFoundException>();
         (await f.Store.GetAsync(box.Id, Deadline)).Should().BeNull();
         Directory.Exists(f.DirectoryOf(box.Id)).Should().BeFalse();
+        await box.Invoking(b => b.RefreshAsync(Deadline)).Should().ThrowAsync<BoxNotFoundException>();
     }
 
     [Fact]

@@ -108,7 +108,7 @@ public sealed class RecoveryTests
     public async Task A_half_started_box_is_cleaned_and_failed()
     {
         await using var f = new RuntimeFixture();
-        var info = Stage(f, BoxState.Created) with { StatusReason = "starting", Owner = DeadProcess };
+        var info = Stage(f, BoxState.Starting) with { Holder = DeadProcess };
         f.Store.Put(info);
         using var monitor = FakePlatform.StartContained(f.DirectoryOf(info.Id), "read go");
 

@@ -29,6 +29,7 @@ internal static unsafe partial class Libc
     internal const int IN_CLOEXEC = 0x80000;
     internal const uint IN_MODIFY = 0x2;
     internal const short POLLIN = 0x1;
+    internal const int EFD_CLOEXEC = 0x80000;
 
     // Same numbers on x86_64 and aarch64 (the generic syscall table starts the new calls at 424).
     private const long SysPidfdSendSignal = 424;
@@ -77,6 +78,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int inotify_init1(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int eventfd(uint initval, int flags);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     internal static partial int inotify_add_watch(int fd, string path, uint mask);

@@ -2,28 +2,29 @@ using Microsoft.Extensions.Logging;
 
 namespace Boxlite.Runtime;
 
-// Event ids 1000-1999 belong to the core assembly.
+// Event ids 1000-1999 belong to the core assembly. The life of each box is logged at Debug; Information is for what an
+// operator needs (the runtime starting, a recovery summary), warnings and errors for failures.
 internal static partial class Log
 {
-    [LoggerMessage(1000, LogLevel.Information, "Box {Id} created ({Command}, isolation {Isolation}, detached {Detached})")]
+    [LoggerMessage(1000, LogLevel.Debug, "Box {Id} created ({Command}, isolation {Isolation}, detached {Detached})")]
     public static partial void BoxCreated(ILogger logger, BoxId id, string command, BoxIsolation isolation, bool detached);
 
-    [LoggerMessage(1001, LogLevel.Information, "Box {Id} started: monitor pid {Pid}, reaper {Reaper}")]
+    [LoggerMessage(1001, LogLevel.Debug, "Box {Id} started: monitor pid {Pid}, reaper {Reaper}")]
     public static partial void BoxStarted(ILogger logger, BoxId id, int pid, string reaper);
 
     [LoggerMessage(1002, LogLevel.Warning, "Box {Id} failed to start: {Reason}")]
     public static partial void BoxStartFailed(ILogger logger, BoxId id, string reason, Exception? exception);
 
-    [LoggerMessage(1003, LogLevel.Information, "Box {Id} exited with code {ExitCode}")]
-    public static partial void BoxExited(ILogger logger, BoxId id, int? exitCode);
+    [LoggerMessage(1003, LogLevel.Debug, "Box {Id} is {State} (exit code {ExitCode})")]
+    public static partial void BoxFinished(ILogger logger, BoxId id, BoxState state, int? exitCode);
 
-    [LoggerMessage(1004, LogLevel.Information, "Box {Id} reaped by {Method}: {Killed} process(es) in {Milliseconds:F1} ms")]
+    [LoggerMessage(1004, LogLevel.Debug, "Box {Id} reaped by {Method}: {Killed} process(es) in {Milliseconds:F1} ms")]
     public static partial void BoxReaped(ILogger logger, BoxId id, string method, int killed, double milliseconds);
 
     [LoggerMessage(1005, LogLevel.Error, "Box {Id} could not be reaped: {Message}")]
     public static partial void ReapFailed(ILogger logger, BoxId id, string message, Exception exception);
 
-    [LoggerMessage(1006, LogLevel.Information, "Box {Id} removed")]
+    [LoggerMessage(1006, LogLevel.Debug, "Box {Id} removed")]
     public static partial void BoxRemoved(ILogger logger, BoxId id);
 
     [LoggerMessage(1007, LogLevel.Information, "Recovery: {Running} running, {Exited} exited, {Orphans} orphaned attached reaped, {HalfCreated} half-created cleaned, {Unrecorded} unrecorded reaped, {AutoRemoved} auto-removed, {Unknown} unknown")]

@@ -6,53 +6,37 @@ namespace Boxlite.Runtime.Launch;
 
 /// <summary>
 /// A process executed into a running box: launched as the platform's exec plan says (on Linux the compiled monitor joins
-/// the box's containment first, then becomes the command), its output streamed as lines, its stdin from the caller.
+/// the box's containment first, then becomes the command), its output streamed as lines.
 /// </summary>
 internal static class BoxExec
 {
-    /// <summary>
-    /// Runs <paramref name="command"/> in the box and hands each line of its stdout and stderr to
-    /// <paramref name="onOutput"/> (bounded: a slow callback holds the command back through its pipes) until it exits;
-    /// returns its exit code. <paramref name="stdin"/> is copied to its stdin, then closed (none: <c>/dev/null</c>).
-    /// Cancelling kills the process started; what it started lives in the box's containment and is reaped with it.
-    /// </summary>
+    /// <summary>Starts <paramref name="command"/> in the box; its stdin is a pipe with <paramref name="redirectInput"/>, else <c>/dev/null</c>.</summary>
     /// <exception cref="InvalidBoxStateException">The process could not be started.</exception>
-    public static async Task<int> RunAsync(
-        BoxContext box, BoxLaunchPlan plan, string command, IReadOnlyList<string> args, Stream? stdin, Action<BoxLogLine> onOutput, CancellationToken cancellationToken)
+    public static ChildProcess Start(BoxContext box, BoxLaunchPlan plan, string command, IReadOnlyList<string> args, bool redirectInput)
     {
         var (argv, environment) = MonitorProcess.ExecCommand(plan, box.Info.Options, command, args);
-        ChildProcess process;
         try
         {
-            process = ChildProcess.Start(argv, environment, box.CommandDirectory, newSession: true, redirectInput: stdin is not null);
+            return ChildProcess.Start(argv, environment, box.CommandDirectory, newSession: true, redirectInput);
         }
         catch (IOException e)
         {
             throw new InvalidBoxStateException(box.Id, box.Info.State, $"exec could not start: {e.Message}");
         }
+    }
 
-        using var started = process;
-        var feeding = stdin is null ? Task.CompletedTask : FeedAsync(stdin, process.Input!);
+    /// <summary>
+    /// The lines of the process's stdout and stderr as they come, until both end. Bounded: a slow reader holds the
+    /// command back through its pipes instead of buffering without limit.
+    /// </summary>
+    public static ChannelReader<BoxLogLine> ReadLines(ChildProcess process)
+    {
         var output = Channel.CreateBounded<BoxLogLine>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var pumps = Task.WhenAll(
             PumpAsync(process.Output, BoxLogSource.StandardOutput, output.Writer),
             PumpAsync(process.Error, BoxLogSource.StandardError, output.Writer));
         _ = pumps.ContinueWith(_ => output.Writer.TryComplete(), TaskScheduler.Default);
-        try
-        {
-            await foreach (var line in output.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
-            {
-                onOutput(line);
-            }
-
-            await feeding.ConfigureAwait(false);
-            return await process.Exited.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill();
-            throw;
-        }
+        return output.Reader;
     }
 
     /// <summary>Copies the caller's stream to the process's stdin, then closes it: the process reads end of file.</summary>

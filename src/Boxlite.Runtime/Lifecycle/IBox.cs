@@ -18,7 +18,15 @@ public interface IBox
     /// <summary>
     /// Sends the stop signal to the command, waits up to <paramref name="timeout"/> (default: the box's stop
     /// timeout) for it to exit, then reaps the whole tree. Returns once the tree is confirmed gone; idempotent.
+    /// Concurrent stops of one box in one process are one stop, and each caller gets its report; a stop another
+    /// process is doing is waited for (this call then reports nothing killed).
     /// </summary>
+    /// <param name="timeout">The grace period between the stop signal and the reap.</param>
+    /// <param name="cancellationToken">
+    /// Cuts the grace period short: the tree is reaped at once and the stop completes (a stop is never left half done),
+    /// so cancelling never throws <see cref="OperationCanceledException"/>.
+    /// </param>
+    /// <exception cref="ReapTimeoutException">Processes survived the reap; the box is left <see cref="BoxState.Unknown"/>.</exception>
     Task<ReapReport> StopAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default);
 
     /// <summary>Freezes every process of the box.</summary>
@@ -27,14 +35,38 @@ public interface IBox
     /// <summary>Thaws a paused box.</summary>
     Task ResumeAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Waits for the box to exit and returns its exit code.</summary>
-    Task<int> WaitAsync(CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Waits for the box to exit and returns its exit code, also when the box was auto-removed as it exited. Waiting
+    /// never changes the box: cancelling leaves it running (stop it with <see cref="StopAsync"/>).
+    /// </summary>
+    /// <exception cref="InvalidBoxStateException">The box failed to start, or its outcome is unknown.</exception>
+    Task<int> WaitAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Waits up to <paramref name="timeout"/> (null or <see cref="Timeout.InfiniteTimeSpan"/>: without limit) for the box to
+    /// exit and returns its exit code. Waiting never changes the box: when the time is up it keeps running, and
+    /// <c>catch (TimeoutException) { await box.StopAsync(); }</c> is how to end it; cancelling leaves it running too.
+    /// </summary>
+    /// <exception cref="TimeoutException">The box did not exit in time (it keeps running).</exception>
+    /// <exception cref="InvalidBoxStateException">The box failed to start, or its outcome is unknown.</exception>
+    Task<int> WaitAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default);
 
     /// <summary>Runs a command inside the running box (same containment and namespaces) and collects its output.</summary>
-    Task<BoxExecResult> ExecAsync(string command, IReadOnlyList<string> args, CancellationToken cancellationToken = default);
+    Task<BoxExecResult> ExecAsync(string command, IReadOnlyList<string> args, CancellationToken cancellationToken);
 
-    /// <summary>Runs a command inside the running box, streaming its output lines; <paramref name="onOutput"/> is called per line.</summary>
-    Task<int> ExecStreamAsync(string command, IReadOnlyList<string> args, Action<BoxLogLine> onOutput, CancellationToken cancellationToken = default);
+    /// <summary>
+    /// Runs a command inside the running box (same containment and namespaces), feeding it <paramref name="stdin"/>
+    /// (null: an empty input), and collects its output: each stream up to <see cref="BoxliteOptions.MaxLogBytes"/>
+    /// characters, beyond which it is read and dropped. The buffered form of <see cref="ExecStreamAsync"/>.
+    /// </summary>
+    Task<BoxExecResult> ExecAsync(string command, IReadOnlyList<string> args, BoxInput? stdin = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Runs a command inside the running box (same containment and namespaces), feeding it <paramref name="stdin"/>,
+    /// as a stream of its output lines in arrival order; once enumerated to the end, <see cref="BoxExecution.ExitCode"/>
+    /// holds its exit code. Nothing runs until the enumeration begins; ending it early kills the command's process.
+    /// </summary>
+    BoxExecution ExecStreamAsync(string command, IReadOnlyList<string> args, BoxInput? stdin = null, CancellationToken cancellationToken = default);
 
     /// <summary>Resource use of the whole box.</summary>
     Task<BoxMetrics> GetMetricsAsync(CancellationToken cancellationToken = default);

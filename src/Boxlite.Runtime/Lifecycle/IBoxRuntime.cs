@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Boxlite.Runtime;
 
 /// <summary>Creates, finds and removes boxes on one home. Disposing it stops the attached boxes it started.</summary>
@@ -15,17 +17,53 @@ public interface IBoxRuntime : IAsyncDisposable
     /// <summary>Creates and starts a box.</summary>
     Task<IBox> RunAsync(BoxOptions options, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs a box from creation to removal and collects what it did: its exit code, its stdout and stderr (each up to
+    /// <see cref="BoxliteOptions.MaxLogBytes"/>, the box's log cap), how long it ran and the reap that ended it. The box
+    /// is always removed, whatever happens. Its options' <see cref="BoxOptions.AutoRemove"/> does not apply.
+    /// </summary>
+    /// <param name="options">The box.</param>
+    /// <param name="timeout">
+    /// How long the command may run (null: without limit); then the box is stopped (stop signal, its grace period, reap)
+    /// and the result says <see cref="BoxRunResult.TimedOut"/>.
+    /// </param>
+    /// <param name="cancellationToken">Reaps the box at once, removes it and throws <see cref="OperationCanceledException"/>.</param>
+    Task<BoxRunResult> RunToCompletionAsync(BoxOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+
     /// <summary>Finds a box by id, unique id prefix or name.</summary>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the type of the box reference: no call is ambiguous.")]
     Task<IBox> GetAsync(string idOrName, CancellationToken cancellationToken = default);
 
+    /// <summary>Finds a box by its id.</summary>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the type of the box reference: no call is ambiguous.")]
+    Task<IBox> GetAsync(BoxId id, CancellationToken cancellationToken = default);
+
     /// <summary>Every box on this home, oldest first, with exits noticed.</summary>
-    Task<IReadOnlyList<BoxInfo>> ListAsync(CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<BoxInfo>> ListAsync(CancellationToken cancellationToken);
+
+    /// <summary>The boxes on this home that <paramref name="filter"/> keeps (null: every box), oldest first, with exits noticed.</summary>
+    /// <exception cref="ArgumentException">A label selector has no key.</exception>
+    Task<IReadOnlyList<BoxInfo>> ListAsync(BoxFilter? filter = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Removes a box: record, directory and containment. A live box is refused unless <paramref name="force"/>,
     /// which reaps it first. Returns the reap report when something was reaped.
     /// </summary>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the type of the box reference: no call is ambiguous.")]
     Task<ReapReport?> RemoveAsync(string idOrName, bool force = false, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes the box <paramref name="id"/>: record, directory and containment. A live box is refused unless
+    /// <paramref name="force"/>, which reaps it first. Returns the reap report when something was reaped.
+    /// </summary>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the type of the box reference: no call is ambiguous.")]
+    Task<ReapReport?> RemoveAsync(BoxId id, bool force = false, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes every exited or failed box (of those <paramref name="filter"/> keeps), exits nobody recorded yet noticed
+    /// first, then the home's parent containments left empty. The records of boxes whose host died go this way.
+    /// </summary>
+    Task<PruneReport> PruneAsync(BoxFilter? filter = null, CancellationToken cancellationToken = default);
 
     /// <summary>Reconciles records with reality (also done when the runtime starts).</summary>
     Task<RecoveryReport> RecoverAsync(CancellationToken cancellationToken = default);

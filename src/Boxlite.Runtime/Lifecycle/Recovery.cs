@@ -3,8 +3,9 @@ using Microsoft.Extensions.Logging;
 namespace Boxlite.Runtime;
 
 /// <summary>
-/// Reconciles records with reality (G4): live detached boxes stay Running; exits nobody saw are recorded; attached
-/// boxes of a dead owner are reaped; half-started boxes are cleaned; containment and directories with no record go.
+/// Reconciles records with reality (G4): a loop of "reconcile this record" (<see cref="BoxLifecycle.ReconcileAsync"/>:
+/// live detached boxes stay Running; exits nobody saw are recorded; attached boxes of a dead owner are reaped; starts
+/// and stops whose process died are finished), then containment and directories with no record go.
 /// </summary>
 internal sealed class Recovery(BoxRuntime runtime)
 {
@@ -48,87 +49,35 @@ internal sealed class Recovery(BoxRuntime runtime)
 
     private async Task ReconcileAsync(BoxInfo info, CancellationToken cancellationToken)
     {
-        switch (info.State)
+        var (after, what) = await runtime.Lifecycle.ReconcileAsync(info, cancellationToken).ConfigureAwait(false);
+        var removed = after is null;
+        switch (what)
         {
-            case BoxState.Created when info.StatusReason == BoxRuntime.StartingReason && !IsAlive(info.Owner):
-                // Its starter died half-way: nothing of the command ran (no "go"); remove what was made.
-                await runtime.ReapAsync(info, cancellationToken).ConfigureAwait(false);
-                await runtime.Store.TryUpdateAsync(
-                    info with { State = BoxState.Failed, StatusReason = "the runtime starting it died", FinishedAt = runtime.Time.GetUtcNow() },
-                    cancellationToken).ConfigureAwait(false);
+            case Reconciled.StillRunning:
+                _running++;
+                return;
+            case Reconciled.HalfStartedCleaned:
                 _halfCreated++;
+                break;
+            case Reconciled.OrphanReaped:
+                _orphans++;
+                break;
+            case Reconciled.ExitNoticed when after?.State == BoxState.Unknown:
+                _unknown++;
                 return;
-
-            case BoxState.Running or BoxState.Paused when !runtime.HasFinished(info):
-                if (!info.Detached && !IsAlive(info.Owner))
-                {
-                    await new Box(runtime, info).StopAsync(TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-                    _orphans++;
-                    await CountFinalAsync(info.Id, cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    _running++;
-                }
-
-                return;
-
-            case BoxState.Running or BoxState.Paused:
-                var finalized = await runtime.FinalizeExitAsync(info, cancellationToken).ConfigureAwait(false);
-                Count(finalized, info.Options.AutoRemove);
-                return;
-
-            case BoxState.Stopping when !IsAlive(info.Owner):
-                // The stopper died half-way: finish its work.
-                await new Box(runtime, info).StopOwnedAsync(info, BoxState.Stopping, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
-                await CountFinalAsync(info.Id, cancellationToken).ConfigureAwait(false);
-                return;
-
-            case BoxState.Exited or BoxState.Failed when info.Options.AutoRemove:
-                if (await runtime.AutoRemoveAsync(info, cancellationToken).ConfigureAwait(false) is null)
-                {
-                    _autoRemoved++;
-                }
-
-                return;
-
-            case BoxState.Unknown:
+            case Reconciled.ExitNoticed:
+                _exited++;
+                break;
+            case Reconciled.Nothing when info.State == BoxState.Unknown:
                 _unknown++;
                 return;
         }
 
-    }
-
-    private async Task CountFinalAsync(BoxId id, CancellationToken cancellationToken)
-    {
-        var now = await runtime.Store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (now is null)
+        if (removed && info.Options.AutoRemove)
         {
             _autoRemoved++;
         }
     }
-
-    private void Count(BoxInfo? finalized, bool autoRemove)
-    {
-        if (finalized is null)
-        {
-            _exited++;
-            if (autoRemove)
-            {
-                _autoRemoved++;
-            }
-        }
-        else if (finalized.State == BoxState.Unknown)
-        {
-            _unknown++;
-        }
-        else if (finalized.State == BoxState.Exited)
-        {
-            _exited++;
-        }
-    }
-
-    private bool IsAlive(ProcessIdentity? identity) => identity is not null && runtime.Platform.IsAlive(identity);
 
     /// <summary>
     /// Reaps containment and deletes directories that have no record. A box in <paramref name="listed"/> had a record
@@ -151,7 +100,7 @@ internal sealed class Recovery(BoxRuntime runtime)
             var ghost = new BoxInfo { Id = id, State = BoxState.Unknown, Options = new BoxOptions { Command = "unknown" }, CreatedAt = runtime.Time.GetUtcNow() };
             try
             {
-                await runtime.ReapAsync(ghost, cancellationToken).ConfigureAwait(false);
+                await runtime.Lifecycle.ReapAsync(ghost, cancellationToken).ConfigureAwait(false);
                 _unrecorded++;
             }
             catch (BoxliteException e)

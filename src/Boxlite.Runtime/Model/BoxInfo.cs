@@ -39,14 +39,23 @@ public sealed record BoxInfo
     /// <summary>Why the box is in its state, when that is not obvious (failure reason, recovery note).</summary>
     public string? StatusReason { get; init; }
 
-    /// <summary>The box monitor's identity once started.</summary>
-    public ProcessIdentity? Monitor { get; init; }
-
-    /// <summary>The runtime process that owns an attached box; while starting or stopping, the process doing it.</summary>
-    public ProcessIdentity? Owner { get; init; }
+    /// <summary>
+    /// The pid of the box monitor (the box's anchor process, inside its containment) once started, for display: after
+    /// the box is gone the pid may belong to another process, so never signal it yourself.
+    /// </summary>
+    public int? Pid => Monitor?.Pid;
 
     /// <summary>The reaper that contains this box (named at start).</summary>
     public string? Reaper { get; init; }
+
+    /// <summary>The box monitor's identity once started.</summary>
+    internal ProcessIdentity? Monitor { get; init; }
+
+    /// <summary>The runtime process an attached box belongs to (it dies with it); null for a detached box.</summary>
+    internal ProcessIdentity? Owner { get; init; }
+
+    /// <summary>The process doing an in-flight start or stop (<see cref="BoxState.Starting"/>, <see cref="BoxState.Stopping"/>), so that a dead one's work is finished by others.</summary>
+    internal ProcessIdentity? Holder { get; init; }
 
     /// <summary>
     /// Where the platform contains this box (Linux: its cgroup path), recorded before the containment is made, so
@@ -55,7 +64,7 @@ public sealed record BoxInfo
     internal string? Containment { get; init; }
 
     /// <summary>Row version; every change increments it (compare-and-set).</summary>
-    public long Version { get; init; }
+    internal long Version { get; init; }
 
     /// <summary>A record the store could not read whole (state Unknown, the reason in <see cref="StatusReason"/>): it can only be removed, with force.</summary>
     internal bool IsUnreadable { get; init; }

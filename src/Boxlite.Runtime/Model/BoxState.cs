@@ -9,18 +9,21 @@ public enum BoxState
     /// <summary>Record and directory exist; nothing runs yet.</summary>
     Created = 1,
 
+    /// <summary>A runtime is starting the box: preparing its containment and launching its monitor.</summary>
+    Starting = 2,
+
     /// <summary>The box monitor and the command run.</summary>
-    Running = 2,
+    Running = 3,
 
     /// <summary>Every process of the box is frozen.</summary>
-    Paused = 3,
+    Paused = 4,
 
     /// <summary>A stop or forced removal is tearing the box down.</summary>
-    Stopping = 4,
+    Stopping = 5,
 
     /// <summary>The command ended (by itself or by a stop) and the tree is gone.</summary>
-    Exited = 5,
+    Exited = 6,
 
     /// <summary>The box could not be started.</summary>
-    Failed = 6,
+    Failed = 7,
 }

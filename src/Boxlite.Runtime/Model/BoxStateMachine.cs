@@ -5,7 +5,8 @@ public static class BoxStateMachine
 {
     private static readonly Dictionary<BoxState, BoxState[]> Allowed = new()
     {
-        [BoxState.Created] = [BoxState.Running, BoxState.Failed],
+        [BoxState.Created] = [BoxState.Starting],
+        [BoxState.Starting] = [BoxState.Running, BoxState.Failed],
         [BoxState.Running] = [BoxState.Paused, BoxState.Stopping, BoxState.Exited, BoxState.Unknown],
         [BoxState.Paused] = [BoxState.Running, BoxState.Stopping, BoxState.Exited, BoxState.Unknown],
         [BoxState.Stopping] = [BoxState.Exited, BoxState.Unknown],
@@ -28,7 +29,7 @@ public static class BoxStateMachine
     }
 
     /// <summary>True for states in which processes of the box may exist.</summary>
-    public static bool IsLive(BoxState state) => state is BoxState.Running or BoxState.Paused or BoxState.Stopping;
+    public static bool IsLive(BoxState state) => state is BoxState.Starting or BoxState.Running or BoxState.Paused or BoxState.Stopping;
 
     /// <summary>True for states from which the box will not move by itself.</summary>
     public static bool IsFinal(BoxState state) => state is BoxState.Exited or BoxState.Failed;

@@ -36,6 +36,14 @@ public interface IBoxPlatform
     /// <summary>True when the process with this identity is still alive (a recycled pid is not).</summary>
     bool IsAlive(ProcessIdentity identity);
 
+    /// <summary>
+    /// Completes when the process with this identity has exited: at once when it is not alive now (gone, a zombie, or
+    /// its pid taken by another process). Any number of callers may watch one process. Watch with an operating system
+    /// notification where there is one (Linux: a pidfd, checked against the identity after it is opened), so that
+    /// noticing an exit costs nothing while the process runs; cancelling only stops this caller's wait.
+    /// </summary>
+    Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken);
+
     /// <summary>Delivers a signal (a <see cref="BoxSignals"/> name) to the box's command itself; returns how many processes got it.</summary>
     ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken);
 

@@ -8,4 +8,7 @@ internal interface IContainmentLocator
 {
     /// <summary>Where the containment of <paramref name="id"/> will be made (Linux: its cgroup path), or null for none.</summary>
     string? Locate(BoxId id);
+
+    /// <summary>Removes this home's parent containments when they are the library's own and empty; returns how many went.</summary>
+    int RemoveEmptyParents();
 }

@@ -44,6 +44,20 @@ internal static class BoxStoreSchema
         """
         ALTER TABLE boxes ADD COLUMN containment TEXT;
         """,
+        // The holder of an in-flight start or stop gets columns of its own (the owner is only the process an attached
+        // box belongs to), and a start under way becomes the state Starting instead of Created with reason "starting".
+        """
+        ALTER TABLE boxes ADD COLUMN holder_pid INTEGER;
+        ALTER TABLE boxes ADD COLUMN holder_start_time INTEGER;
+        ALTER TABLE boxes ADD COLUMN holder_boot_id TEXT;
+        UPDATE boxes SET state = 'Starting', status_reason = NULL,
+            holder_pid = owner_pid, holder_start_time = owner_start_time, holder_boot_id = owner_boot_id,
+            owner_pid = NULL, owner_start_time = NULL, owner_boot_id = NULL, version = version + 1
+            WHERE state = 'Created' AND status_reason = 'starting';
+        UPDATE boxes SET holder_pid = owner_pid, holder_start_time = owner_start_time, holder_boot_id = owner_boot_id,
+            version = version + 1
+            WHERE state = 'Stopping';
+        """,
     ];
 
     /// <summary>The schema version this code writes.</summary>

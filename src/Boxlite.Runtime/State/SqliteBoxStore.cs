@@ -24,19 +24,22 @@ internal sealed class SqliteBoxStore : IBoxStore
 
     private const string Columns =
         "id, name, state, options, created_at, started_at, finished_at, exit_code, killed_by, status_reason, " +
-        "monitor_pid, monitor_start_time, monitor_boot_id, owner_pid, owner_start_time, owner_boot_id, reaper, version, containment";
+        "monitor_pid, monitor_start_time, monitor_boot_id, owner_pid, owner_start_time, owner_boot_id, reaper, version, containment, " +
+        "holder_pid, holder_start_time, holder_boot_id";
 
     private const string InsertSql =
         $"INSERT INTO boxes ({Columns}) VALUES " +
         "($id, $name, $state, $options, $created_at, $started_at, $finished_at, $exit_code, $killed_by, $status_reason, " +
-        "$monitor_pid, $monitor_start_time, $monitor_boot_id, $owner_pid, $owner_start_time, $owner_boot_id, $reaper, $version, $containment);";
+        "$monitor_pid, $monitor_start_time, $monitor_boot_id, $owner_pid, $owner_start_time, $owner_boot_id, $reaper, $version, $containment, " +
+        "$holder_pid, $holder_start_time, $holder_boot_id);";
 
     private const string UpdateSql =
         "UPDATE boxes SET name = $name, state = $state, options = $options, created_at = $created_at, " +
         "started_at = $started_at, finished_at = $finished_at, exit_code = $exit_code, killed_by = $killed_by, " +
         "status_reason = $status_reason, monitor_pid = $monitor_pid, monitor_start_time = $monitor_start_time, " +
         "monitor_boot_id = $monitor_boot_id, owner_pid = $owner_pid, owner_start_time = $owner_start_time, " +
-        "owner_boot_id = $owner_boot_id, reaper = $reaper, version = $version, containment = $containment WHERE id = $id;";
+        "owner_boot_id = $owner_boot_id, reaper = $reaper, version = $version, containment = $containment, " +
+        "holder_pid = $holder_pid, holder_start_time = $holder_start_time, holder_boot_id = $holder_boot_id WHERE id = $id;";
 
     // The round-trip format of a UTC time: fixed width (sorts in time order as text), and parsed on a fast path.
     private const string TimestampFormat = "O";
@@ -398,6 +401,9 @@ internal sealed class SqliteBoxStore : IBoxStore
         p.AddWithValue("$reaper", (object?)box.Reaper ?? DBNull.Value);
         p.AddWithValue("$version", box.Version);
         p.AddWithValue("$containment", (object?)box.Containment ?? DBNull.Value);
+        p.AddWithValue("$holder_pid", (object?)box.Holder?.Pid ?? DBNull.Value);
+        p.AddWithValue("$holder_start_time", (object?)box.Holder?.StartTime ?? DBNull.Value);
+        p.AddWithValue("$holder_boot_id", (object?)box.Holder?.BootId ?? DBNull.Value);
     }
 
     // Column order follows Columns. A row that cannot be read whole comes back Unknown with the reason and what could
@@ -427,6 +433,7 @@ internal sealed class SqliteBoxStore : IBoxStore
                 Owner = Salvage(() => ReadIdentity(reader, 13)),
                 Reaper = Salvage(() => NullableString(reader, 16)),
                 Containment = Salvage(() => NullableString(reader, 18)),
+                Holder = Salvage(() => ReadIdentity(reader, 19)),
                 StatusReason = "unreadable record: " + e.Message.ReplaceLineEndings(" "),
                 Version = reader.GetInt64(17),
                 IsUnreadable = true,
@@ -451,6 +458,7 @@ internal sealed class SqliteBoxStore : IBoxStore
         Reaper = NullableString(reader, 16),
         Version = reader.GetInt64(17),
         Containment = NullableString(reader, 18),
+        Holder = ReadIdentity(reader, 19),
     };
 
     private static T? Salvage<T>(Func<T?> read)

@@ -74,6 +74,9 @@ internal sealed class TimedPlatform(IBoxPlatform inner, PhaseRecorder recorder) 
 
     public bool IsAlive(ProcessIdentity identity) => inner.IsAlive(identity);
 
+    public Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken) =>
+        inner.WhenExitedAsync(identity, cancellationToken);
+
     public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken) =>
         inner.SignalCommandAsync(box, signal, cancellationToken);
 

@@ -102,7 +102,7 @@ public sealed class ContainmentPathTests
         var left = platform.Layout.V1Mounts.Values.Distinct().Select(m => Path.Combine(m, home.CgroupParent)).Prepend(platform.Layout.BoxRoot!).ToList();
         left.ForEach(d => Directory.CreateDirectory(d));
 
-        var pruned = platform.RemoveEmptyParents();
+        var pruned = (await home.Runtime.PruneAsync(cancellationToken: Token)).EmptyParentsRemoved;
 
         inUse.Should().Be(0);
         pruned.Should().Be(left.Count);

@@ -316,6 +316,23 @@ public sealed class LifecycleTests
         directories.Should().BeSubsetOf(records.Select(r => r.Id.Value));
     }
 
+    [Fact]
+    public async Task A_box_another_process_started_is_waited_on_until_it_exits_by_itself()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        using var host = StartHost(home, "run", home.Home, home.CgroupParent, "detached", "None", "1", "/bin/sh", "-c", "while [ ! -e go ]; do sleep 0.05; done; exit 6");
+        var id = BoxId.Parse(await host.WaitForLineAsync("id ", Generous));
+        var box = await home.Runtime.GetAsync(id, Token);
+
+        // No event of the starting process reaches this one: the box monitor's exit, watched through its pidfd, does.
+        var wait = box.WaitAsync(Token);
+        await File.WriteAllTextAsync(Path.Combine(home.Home, "boxes", id.Value, "work", "go"), "", Token);
+
+        (await wait.WaitAsync(Generous, Token)).Should().Be(6);
+        host.KillHard();
+    }
+
     private static TestHostProcess StartHost(LinuxHome home, params string[] args) =>
         TestHostProcess.Start(new Dictionary<string, string> { ["BOX_MARKER"] = home.Marker }, args);
 }

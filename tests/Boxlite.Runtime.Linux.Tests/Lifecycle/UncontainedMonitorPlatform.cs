@@ -31,6 +31,8 @@ internal sealed class UncontainedMonitorPlatform(IBoxPlatform real) : IBoxPlatfo
 
     public bool IsAlive(ProcessIdentity identity) => real.IsAlive(identity);
 
+    public Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken) => real.WhenExitedAsync(identity, cancellationToken);
+
     public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken) =>
         real.SignalCommandAsync(box, signal, cancellationToken);
 

@@ -36,11 +36,12 @@ public sealed class CompiledMonitorTests : MonitorContract
     {
         var box = NewBox(Sh("true"));
         using var input = new MemoryStream(Encoding.UTF8.GetBytes("one\ntwo\n"));
-        var lines = new List<BoxLogLine>();
+        using var exec = BoxExec.Start(box, Plan, "/bin/sh", ["-c", "cat; echo end; exit 3"], redirectInput: true);
 
-        var code = await BoxExec.RunAsync(box, Plan, "/bin/sh", ["-c", "cat; echo end; exit 3"], input, lines.Add, Token).WaitAsync(Generous, Token);
+        await BoxInput.FromStream(input).FeedAsync(exec.Input!, Token);
+        var lines = await BoxExec.ReadLines(exec).ReadAllAsync(Token).ToListAsync(Token);
 
-        code.Should().Be(3);
+        (await exec.Exited.WaitAsync(Generous, Token)).Should().Be(3);
         lines.Select(l => l.Text).Should().Equal("one", "two", "end");
     }
 

@@ -106,6 +106,14 @@ internal sealed class FakePlatform : IBoxPlatform
     public bool IsAlive(ProcessIdentity identity) =>
         identity.BootId == Posix.BootId && Posix.Stat(identity.Pid) is { } s && s.StartTime == identity.StartTime && s.State != 'Z';
 
+    public async Task WhenExitedAsync(ProcessIdentity identity, CancellationToken cancellationToken)
+    {
+        while (IsAlive(identity))
+        {
+            await Task.Delay(5, cancellationToken);
+        }
+    }
+
     public ValueTask<int> SignalCommandAsync(BoxContext box, string signal, CancellationToken cancellationToken)
     {
         // The command is the monitor's child, in the box's proven group.

@@ -3,13 +3,13 @@ namespace Boxlite.Runtime.Tests.Fakes;
 /// <summary>A runtime on a temporary home with the fake platform; removes every box and the home when disposed.</summary>
 internal sealed class RuntimeFixture : IAsyncDisposable
 {
-    public RuntimeFixture(Action<BoxliteOptions>? configure = null)
+    public RuntimeFixture(Action<BoxliteOptions>? configure = null, TimeProvider? time = null)
     {
         Home = Path.Combine(Path.GetTempPath(), "boxlite-test-" + Guid.NewGuid().ToString("N")[..12]);
         Options = new BoxliteOptions { HomeDirectory = Home, DefaultStopTimeout = TimeSpan.FromSeconds(5), ReapTimeout = TimeSpan.FromSeconds(10) };
         configure?.Invoke(Options);
         Platform = new FakePlatform(Path.Combine(Options.HomeDirectory, "boxes"));
-        Runtime = new BoxRuntime(Options, Store, Platform);
+        Runtime = new BoxRuntime(Options, Store, Platform, time);
     }
 
     public string Home { get; }

@@ -4,6 +4,19 @@ namespace Boxlite.Runtime.Tests.State;
 
 public sealed class SqliteBoxStoreFileTests : IDisposable
 {
+    /// <summary>The table as the first schema made it.</summary>
+    private const string FirstSchema =
+        """
+        CREATE TABLE boxes (
+            id TEXT NOT NULL PRIMARY KEY, name TEXT UNIQUE, state TEXT NOT NULL, options TEXT NOT NULL,
+            created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, exit_code INTEGER, killed_by TEXT,
+            status_reason TEXT, monitor_pid INTEGER, monitor_start_time INTEGER, monitor_boot_id TEXT,
+            owner_pid INTEGER, owner_start_time INTEGER, owner_boot_id TEXT, reaper TEXT, version INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX boxes_by_creation ON boxes (created_at, id);
+
+        """;
+
     private readonly StoreHome _home = new();
 
     public void Dispose() => _home.Dispose();
@@ -101,14 +114,8 @@ public sealed class SqliteBoxStoreFileTests : IDisposable
     public async Task A_store_of_the_first_schema_is_migrated_forward_keeping_its_records()
     {
         _home.Execute(
+            FirstSchema +
             """
-            CREATE TABLE boxes (
-                id TEXT NOT NULL PRIMARY KEY, name TEXT UNIQUE, state TEXT NOT NULL, options TEXT NOT NULL,
-                created_at TEXT NOT NULL, started_at TEXT, finished_at TEXT, exit_code INTEGER, killed_by TEXT,
-                status_reason TEXT, monitor_pid INTEGER, monitor_start_time INTEGER, monitor_boot_id TEXT,
-                owner_pid INTEGER, owner_start_time INTEGER, owner_boot_id TEXT, reaper TEXT, version INTEGER NOT NULL
-            ) STRICT;
-            CREATE INDEX boxes_by_creation ON boxes (created_at, id);
             INSERT INTO boxes (id, state, options, created_at, version)
                 VALUES ('abcdefghij012345', 'Created', '{"command":"/bin/true"}', '2025-03-04T05:06:07.0000000Z', 3);
             PRAGMA application_id = 1115180148; PRAGMA user_version = 1;
@@ -122,6 +129,36 @@ public sealed class SqliteBoxStoreFileTests : IDisposable
         old.Version.Should().Be(3);
         old.Containment.Should().BeNull("records made before the containment was recorded have none");
         (await store.GetAsync(old.Id, Ct))!.Containment.Should().Be(updated!.Containment);
+        _home.Query("PRAGMA user_version").Should().Be((long)BoxStoreSchema.CurrentVersion);
+    }
+
+    [Fact]
+    public async Task A_start_under_way_in_a_store_of_the_second_schema_becomes_starting_held_by_its_starter()
+    {
+        _home.Execute(
+            FirstSchema + "ALTER TABLE boxes ADD COLUMN containment TEXT;" +
+            """
+            INSERT INTO boxes (id, state, options, created_at, status_reason, owner_pid, owner_start_time, owner_boot_id, version)
+                VALUES ('abcdefghij012345', 'Created', '{"command":"/bin/true"}', '2025-03-04T05:06:07.0000000Z', 'starting', 77, 12, 'boot', 2);
+            INSERT INTO boxes (id, state, options, created_at, owner_pid, owner_start_time, owner_boot_id, version)
+                VALUES ('abcdefghij012346', 'Stopping', '{"command":"/bin/true"}', '2025-03-04T05:06:08.0000000Z', 78, 13, 'boot', 5);
+            INSERT INTO boxes (id, state, options, created_at, version)
+                VALUES ('abcdefghij012347', 'Created', '{"command":"/bin/true"}', '2025-03-04T05:06:09.0000000Z', 1);
+            PRAGMA application_id = 1115180148; PRAGMA user_version = 2;
+            """);
+
+        using var store = _home.Open();
+        var starting = await store.GetAsync(BoxId.Parse("abcdefghij012345"), Ct);
+        var stopping = await store.GetAsync(BoxId.Parse("abcdefghij012346"), Ct);
+        var created = await store.GetAsync(BoxId.Parse("abcdefghij012347"), Ct);
+
+        starting!.State.Should().Be(BoxState.Starting);
+        starting.StatusReason.Should().BeNull();
+        starting.Holder.Should().Be(new ProcessIdentity(77, 12, "boot"));
+        starting.Owner.Should().BeNull("an attached box gets its owner once it runs");
+        stopping!.Holder.Should().Be(new ProcessIdentity(78, 13, "boot"));
+        created!.State.Should().Be(BoxState.Created);
+        created.Holder.Should().BeNull();
         _home.Query("PRAGMA user_version").Should().Be((long)BoxStoreSchema.CurrentVersion);
     }
 

@@ -25,7 +25,7 @@ public sealed class SqliteBoxStoreTests : IDisposable
         await _store.InsertAsync(box, Ct);
 
         var stored = await _store.GetAsync(box.Id, Ct);
-        stored.Should().BeEquivalentTo(box with { Version = 1 });
+        stored.Should().BeEquivalentTo(box with { Version = 1 }, o => o.IncludingInternalProperties());
         stored!.Options.Environment.Should().Equal(box.Options.Environment);
         stored.Options.Labels.Should().Equal(box.Options.Labels);
         stored.Options.Args.Should().Equal(box.Options.Args);
@@ -157,12 +157,12 @@ public sealed class SqliteBoxStoreTests : IDisposable
     {
         var box = await _store.InsertAsync(NewBox("before"), Ct);
         var full = FullBox();
-        var changed = full with { Id = box.Id, State = BoxState.Running, Version = box.Version };
+        var changed = full with { Id = box.Id, State = BoxState.Starting, Version = box.Version };
 
         var stored = await _store.TryUpdateAsync(changed, Ct);
 
-        stored.Should().BeEquivalentTo(changed with { Version = 2 });
-        (await _store.GetAsync(box.Id, Ct)).Should().BeEquivalentTo(stored);
+        stored.Should().BeEquivalentTo(changed with { Version = 2 }, o => o.IncludingInternalProperties());
+        (await _store.GetAsync(box.Id, Ct)).Should().BeEquivalentTo(stored, o => o.IncludingInternalProperties());
         (await _store.GetByNameAsync("before", Ct)).Should().BeNull();
     }
 
@@ -170,7 +170,7 @@ public sealed class SqliteBoxStoreTests : IDisposable
     public async Task An_update_with_a_stale_version_changes_nothing_and_returns_null()
     {
         var box = await _store.InsertAsync(NewBox(), Ct);
-        var running = await _store.TryUpdateAsync(box with { State = BoxState.Running }, Ct);
+        var running = await _store.TryUpdateAsync(box with { State = BoxState.Starting }, Ct);
 
         var stale = await _store.TryUpdateAsync(box with { State = BoxState.Failed, StatusReason = "late" }, Ct);
 
@@ -243,7 +243,7 @@ public sealed class SqliteBoxStoreTests : IDisposable
     public async Task A_delete_with_a_stale_version_keeps_the_record()
     {
         var box = await _store.InsertAsync(NewBox(), Ct);
-        var running = await _store.TryUpdateAsync(box with { State = BoxState.Running }, Ct);
+        var running = await _store.TryUpdateAsync(box with { State = BoxState.Starting }, Ct);
 
         (await _store.TryDeleteAsync(box.Id, box.Version, Ct)).Should().BeFalse();
         (await _store.TryDeleteAsync(BoxId.New(), 1, Ct)).Should().BeFalse();
@@ -364,6 +364,7 @@ public sealed class SqliteBoxStoreTests : IDisposable
             StatusReason = "reaped after the grace period",
             Monitor = new ProcessIdentity(4242, 987_654_321_000, "3f1c2a9e-boot"),
             Owner = new ProcessIdentity(77, 12, "3f1c2a9e-boot"),
+            Holder = new ProcessIdentity(78, 13, "3f1c2a9e-boot"),
             Reaper = "cgroup-kill",
             Containment = "/boxlite-0123456789ab/abcdefghij012345",
             Version = 1,
