@@ -91,7 +91,11 @@ public sealed class LifecycleApiTests
         var clock = new FakeTimeProvider();
         await using var f = new RuntimeFixture(time: clock);
 
-        var run = f.Runtime.RunToCompletionAsync(RuntimeFixture.Sh("trap '' TERM; echo started; while :; do sleep 0.05; done"), TimeSpan.FromMinutes(1), Deadline);
+        var run = f.Runtime.RunToCompletionAsync(RuntimeFixture.Sh("trap '' TERM; echo started; while :; do sleep 0.05; done"), timeout: TimeSpan.FromMinutes(1), cancellationToken: Deadline);
+        var box = await WaitForOneBoxAsync(f);
+
+        // Once it says so, the command ignores the stop signal; only the reap ends it.
+        await BoxWaits.ForLogLineAsync(await f.Runtime.GetAsync(box, Deadline), "started");
 
         // The runtime's clock runs only when told: first past the timeout, then past the stop's grace period.
         while (!run.IsCompleted)
@@ -120,6 +124,28 @@ public sealed class LifecycleApiTests
 
         await run.Awaiting(r => r).Should().ThrowAsync<OperationCanceledException>();
         (await f.Store.ListAsync(Deadline)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_box_command_given_stdin_where_the_platform_cannot_give_one_is_refused_in_words_and_no_box_is_left()
+    {
+        await using var f = new RuntimeFixture();
+
+        var run = f.Runtime.RunToCompletionAsync(RuntimeFixture.Sh("cat"), BoxInput.FromText("one\n"), cancellationToken: Deadline);
+
+        (await run.Awaiting(r => r).Should().ThrowAsync<PlatformCapabilityException>()).Which.Message.Should().Contain("stdin");
+        (await f.Store.ListAsync(Deadline)).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task A_started_box_whose_stdin_is_refused_is_failed()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.CreateAsync(RuntimeFixture.Sh("cat"), Deadline);
+
+        await box.Awaiting(b => b.StartAsync(BoxInput.FromText("one\n"), Deadline)).Should().ThrowAsync<PlatformCapabilityException>();
+
+        (await box.RefreshAsync(Deadline)).State.Should().Be(BoxState.Failed);
     }
 
     [Fact]

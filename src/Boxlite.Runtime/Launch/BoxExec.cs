@@ -39,23 +39,6 @@ internal static class BoxExec
         return output.Reader;
     }
 
-    /// <summary>Copies the caller's stream to the process's stdin, then closes it: the process reads end of file.</summary>
-    internal static async Task FeedAsync(Stream from, Stream to)
-    {
-        try
-        {
-            await from.CopyToAsync(to).ConfigureAwait(false);
-        }
-        catch (IOException)
-        {
-            // The process stopped reading (it exited, or closed its stdin): what it did not take is dropped.
-        }
-        finally
-        {
-            await to.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
     private static async Task PumpAsync(Stream stream, BoxLogSource source, ChannelWriter<BoxLogLine> writer)
     {
         var splitter = new LineSplitter(source);

@@ -28,11 +28,13 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info, Task<BoxOutcome?>? o
     public async Task<BoxInfo> RefreshAsync(CancellationToken cancellationToken = default) =>
         Info = await Lifecycle.LookAsync(Id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(Id.Value);
 
-    public async Task StartAsync(CancellationToken cancellationToken = default)
+    public Task StartAsync(CancellationToken cancellationToken = default) => StartAsync(null, cancellationToken);
+
+    public async Task StartAsync(BoxInput? stdin, CancellationToken cancellationToken = default)
     {
         runtime.ThrowIfDisposed();
         _ = OutcomeTask;
-        Info = await Lifecycle.StartAsync(Id, cancellationToken).ConfigureAwait(false);
+        Info = await Lifecycle.StartAsync(Id, stdin, cancellationToken).ConfigureAwait(false);
     }
 
     public async Task<ReapReport> StopAsync(TimeSpan? timeout = null, CancellationToken cancellationToken = default)

@@ -108,7 +108,10 @@ internal sealed class BoxLifecycle : IAsyncDisposable
     }
 
     /// <summary>Claim start (Created → Starting), containment, monitor, then Running; any failure → Failed.</summary>
-    public async Task<BoxInfo> StartAsync(BoxId id, CancellationToken cancellationToken)
+    /// <param name="id">The box.</param>
+    /// <param name="stdin">What the command reads, fed from this process (null: <c>/dev/null</c>).</param>
+    /// <param name="cancellationToken">Cancels the start (the box is then Failed).</param>
+    public async Task<BoxInfo> StartAsync(BoxId id, BoxInput? stdin, CancellationToken cancellationToken)
     {
         var current = await Store.GetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(id.Value);
         if (current.State != BoxState.Created)
@@ -138,7 +141,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
             _runtime.CreateBoxDirectories(id);
             var plan = await Platform.PrepareAsync(context, cancellationToken).ConfigureAwait(false);
             _runtime.Crash("start:after-prepare");
-            monitor = await MonitorProcess.StartAsync(context, plan, _runtime.Options.MaxLogBytes, HandshakeTimeout, cancellationToken).ConfigureAwait(false);
+            monitor = await MonitorProcess.StartAsync(context, plan, _runtime.Options.MaxLogBytes, HandshakeTimeout, stdin, cancellationToken).ConfigureAwait(false);
             _runtime.Crash("start:after-launch");
 
             // G1: nothing of the command runs until the monitor is proven inside the containment.

@@ -80,14 +80,16 @@ internal sealed class BoxRuntime : IBoxRuntime
         return new Box(this, await Lifecycle.CreateAsync(options, cancellationToken).ConfigureAwait(false));
     }
 
-    public async Task<IBox> RunAsync(BoxOptions options, CancellationToken cancellationToken = default)
+    public Task<IBox> RunAsync(BoxOptions options, CancellationToken cancellationToken = default) => RunAsync(options, null, cancellationToken);
+
+    public async Task<IBox> RunAsync(BoxOptions options, BoxInput? stdin, CancellationToken cancellationToken = default)
     {
         var box = await CreateAsync(options, cancellationToken).ConfigureAwait(false);
-        await box.StartAsync(cancellationToken).ConfigureAwait(false);
+        await box.StartAsync(stdin, cancellationToken).ConfigureAwait(false);
         return box;
     }
 
-    public async Task<BoxRunResult> RunToCompletionAsync(BoxOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
+    public async Task<BoxRunResult> RunToCompletionAsync(BoxOptions options, BoxInput? stdin = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
         if (timeout is { } limit && limit < TimeSpan.Zero && limit != Timeout.InfiniteTimeSpan)
@@ -100,7 +102,7 @@ internal sealed class BoxRuntime : IBoxRuntime
         BoxRunResult result;
         try
         {
-            result = await CompleteRunAsync(box, timeout, cancellationToken).ConfigureAwait(false);
+            result = await CompleteRunAsync(box, stdin, timeout, cancellationToken).ConfigureAwait(false);
         }
         catch
         {
@@ -224,10 +226,10 @@ internal sealed class BoxRuntime : IBoxRuntime
         return box;
     }
 
-    private async Task<BoxRunResult> CompleteRunAsync(Box box, TimeSpan? timeout, CancellationToken cancellationToken)
+    private async Task<BoxRunResult> CompleteRunAsync(Box box, BoxInput? stdin, TimeSpan? timeout, CancellationToken cancellationToken)
     {
         var started = Time.GetTimestamp();
-        await box.StartAsync(cancellationToken).ConfigureAwait(false);
+        await box.StartAsync(stdin, cancellationToken).ConfigureAwait(false);
         var timedOut = false;
         ReapReport? stopReap = null;
         BoxOutcome outcome;

@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Boxlite.Runtime;
 
 /// <summary>A handle on one box. Cheap; any number may exist for one box, in any number of processes.</summary>
@@ -12,8 +14,25 @@ public interface IBox
     /// <summary>Re-reads the record (and notices an exit that happened while nobody watched).</summary>
     Task<BoxInfo> RefreshAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>Starts a created box: containment first, then the monitor and the command.</summary>
+    /// <summary>Starts a created box: containment first, then the monitor and the command (its stdin: <c>/dev/null</c>).</summary>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The input has no default: no call is ambiguous.")]
     Task StartAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts a created box as <see cref="StartAsync(CancellationToken)"/> does, its command reading <paramref name="stdin"/>.
+    /// </summary>
+    /// <param name="stdin">
+    /// What the command reads on its stdin (null: <c>/dev/null</c>). It is fed from this process as the command reads,
+    /// then closed (end of file); a command that exits before reading it all does not get the rest. A detached box's
+    /// input ends when it is fully written or when this process ends, whichever comes first.
+    /// </param>
+    /// <param name="cancellationToken">Cancels the start; the box is then <see cref="BoxState.Failed"/>.</param>
+    /// <exception cref="PlatformCapabilityException">
+    /// <paramref name="stdin"/> is given and the platform cannot give a box's command a stdin (macOS); the box is then
+    /// <see cref="BoxState.Failed"/>.
+    /// </exception>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The input has no default: no call is ambiguous.")]
+    Task StartAsync(BoxInput? stdin, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Sends the stop signal to the command, waits up to <paramref name="timeout"/> (default: the box's stop

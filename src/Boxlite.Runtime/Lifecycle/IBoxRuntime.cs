@@ -15,7 +15,16 @@ public interface IBoxRuntime : IAsyncDisposable
     Task<IBox> CreateAsync(BoxOptions options, CancellationToken cancellationToken = default);
 
     /// <summary>Creates and starts a box.</summary>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The input has no default: no call is ambiguous.")]
     Task<IBox> RunAsync(BoxOptions options, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates and starts a box whose command reads <paramref name="stdin"/> (see <see cref="IBox.StartAsync(BoxInput?, CancellationToken)"/>).</summary>
+    /// <param name="options">The box.</param>
+    /// <param name="stdin">What the command reads on its stdin, fed from this process (null: <c>/dev/null</c>).</param>
+    /// <param name="cancellationToken">Cancels the creation or the start.</param>
+    /// <exception cref="PlatformCapabilityException"><paramref name="stdin"/> is given and the platform cannot give a box's command a stdin (macOS).</exception>
+    [SuppressMessage("ApiDesign", "RS0026", Justification = "The input has no default: no call is ambiguous.")]
+    Task<IBox> RunAsync(BoxOptions options, BoxInput? stdin, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Runs a box from creation to removal and collects what it did: its exit code, its stdout and stderr (each up to
@@ -23,12 +32,17 @@ public interface IBoxRuntime : IAsyncDisposable
     /// is always removed, whatever happens. Its options' <see cref="BoxOptions.AutoRemove"/> does not apply.
     /// </summary>
     /// <param name="options">The box.</param>
+    /// <param name="stdin">
+    /// What the command reads on its stdin, fed from this process then closed (null: <c>/dev/null</c>); see
+    /// <see cref="IBox.StartAsync(BoxInput?, CancellationToken)"/>.
+    /// </param>
     /// <param name="timeout">
     /// How long the command may run (null: without limit); then the box is stopped (stop signal, its grace period, reap)
     /// and the result says <see cref="BoxRunResult.TimedOut"/>.
     /// </param>
     /// <param name="cancellationToken">Reaps the box at once, removes it and throws <see cref="OperationCanceledException"/>.</param>
-    Task<BoxRunResult> RunToCompletionAsync(BoxOptions options, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
+    /// <exception cref="PlatformCapabilityException"><paramref name="stdin"/> is given and the platform cannot give a box's command a stdin (macOS).</exception>
+    Task<BoxRunResult> RunToCompletionAsync(BoxOptions options, BoxInput? stdin = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default);
 
     /// <summary>Finds a box by id, unique id prefix or name.</summary>
     [SuppressMessage("ApiDesign", "RS0026", Justification = "The overloads differ in the type of the box reference: no call is ambiguous.")]

@@ -40,9 +40,9 @@ public sealed class BoxInput
             await _copy(destination, cancellationToken).ConfigureAwait(false);
             await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (IOException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            // The reading end is closed: the command no longer reads.
+            // The reading end is closed: the command no longer reads, or the host let go of the box's monitor.
         }
         finally
         {
@@ -50,7 +50,7 @@ public sealed class BoxInput
             {
                 await destination.DisposeAsync().ConfigureAwait(false);
             }
-            catch (IOException)
+            catch (Exception e) when (e is IOException or ObjectDisposedException)
             {
             }
         }

@@ -33,10 +33,10 @@ internal sealed class MonitorProcess : IDisposable
     private static readonly Lazy<string> LazyScript = new(LoadScript);
 
     private readonly ChildProcess _process;
-    private readonly Stream? _commandInput;
+    private readonly BoxInput? _commandInput;
     private int _disposed;
 
-    private MonitorProcess(ChildProcess process, int pid, Stream? commandInput)
+    private MonitorProcess(ChildProcess process, int pid, BoxInput? commandInput)
     {
         _process = process;
         Pid = pid;
@@ -67,16 +67,18 @@ internal sealed class MonitorProcess : IDisposable
 
     /// <summary>
     /// Starts the monitor as <see cref="StartAsync(BoxContext, BoxLaunchPlan, long, TimeSpan, CancellationToken)"/> does;
-    /// with <paramref name="commandInput"/>, the command reads its stdin from a pipe that gets that stream's content
-    /// once the command runs (then end of file), instead of <c>/dev/null</c>. Only the compiled monitor takes one.
+    /// with <paramref name="commandInput"/>, the command reads its stdin from a pipe that gets that input once the
+    /// command runs (then end of file), instead of <c>/dev/null</c>. Only the compiled monitor takes one.
     /// </summary>
+    /// <exception cref="PlatformCapabilityException">An input is given and the platform has no compiled monitor.</exception>
     public static async Task<MonitorProcess> StartAsync(
-        BoxContext box, BoxLaunchPlan plan, long maxLogBytes, TimeSpan handshakeTimeout, Stream? commandInput, CancellationToken cancellationToken)
+        BoxContext box, BoxLaunchPlan plan, long maxLogBytes, TimeSpan handshakeTimeout, BoxInput? commandInput, CancellationToken cancellationToken)
     {
         var options = box.Info.Options;
         if (commandInput is not null && plan.MonitorProgram is null)
         {
-            throw new PlatformCapabilityException("the sh box monitor cannot give its command a stdin", "start the box without stdin on this platform");
+            throw new PlatformCapabilityException(
+                "this platform cannot give a box's command a stdin (it has no compiled box monitor)", "start the box without stdin, or give the input to a process executed into it");
         }
 
         string[] program = plan.MonitorProgram is { } binary ? [binary, "monitor"] : [.. plan.SessionPrefix, Shell, "-c", Script, "boxlite-monitor"];
@@ -189,10 +191,8 @@ internal sealed class MonitorProcess : IDisposable
         // The monitor now writes to its own log; drop our ends of its stdout and stderr.
         _process.Output.Close();
         _process.Error.Close();
-        if (_commandInput is not null)
-        {
-            _ = BoxExec.FeedAsync(_commandInput, _process.CommandInput!);
-        }
+        // Fed from this process while the command reads; the feed ends by itself when the command exits.
+        _ = _commandInput?.FeedAsync(_process.CommandInput!, CancellationToken.None);
     }
 
     /// <summary>Closes our end of the host pipe without "go": the monitor exits without running the command.</summary>

@@ -23,7 +23,7 @@ public sealed class CompiledMonitorTests : MonitorContract
     {
         var box = NewBox(Sh("cat; echo end"));
         using var input = new MemoryStream(Encoding.UTF8.GetBytes("one\ntwo\n"));
-        using var monitor = await MonitorProcess.StartAsync(box, Plan, 1 << 20, Generous, input, Token);
+        using var monitor = await MonitorProcess.StartAsync(box, Plan, 1 << 20, Generous, BoxInput.FromStream(input), Token);
 
         monitor.Go(detached: true);
         await monitor.Exited.WaitAsync(Generous, Token);
