@@ -141,6 +141,7 @@ internal sealed class BoxliteCommand
         var detach = new Option<bool>("--detach", "-d") { Description = "Run in the background: print the box id and return; the box outlives this command" };
         var name = new Option<string?>("--name") { Description = "A unique name for the box" };
         var rm = new Option<bool>("--rm") { Description = "Remove the box once it has exited" };
+        var interactive = new Option<bool>("--interactive", "-i") { Description = "Give the command this program's stdin (not with --detach)" };
         var env = new Option<string[]>("--env", "-e") { Description = "Set an environment variable: K=V, or K to pass this shell's value" };
         var workdir = new Option<string?>("--workdir", "-w") { Description = "Working directory of the command (default: the box directory)" };
         var memory = new Option<string?>("--memory", "-m") { Description = "Memory limit: a size with b, k, m or g (e.g. 256m)" };
@@ -152,7 +153,7 @@ internal sealed class BoxliteCommand
         var command = CommandArgument();
         var run = new Command("run", "Run a command in a new box; in the foreground, stream its output and exit with its code")
         {
-            detach, name, rm, env, workdir, memory, cpus, pids, isolation, stopSignal, stopTimeout, command,
+            detach, interactive, name, rm, env, workdir, memory, cpus, pids, isolation, stopSignal, stopTimeout, command,
         };
         run.SetAction(r =>
         {
@@ -160,6 +161,11 @@ internal sealed class BoxliteCommand
             if (argv.Length == 0)
             {
                 throw new CliUsageException("run needs a command: boxlite run [OPTIONS] -- COMMAND [ARG...]");
+            }
+
+            if (r.GetValue(interactive) && r.GetValue(detach))
+            {
+                throw new CliUsageException("--interactive needs a foreground run: a detached box cannot read this program's stdin");
             }
 
             var limits = new BoxLimits
@@ -184,7 +190,7 @@ internal sealed class BoxliteCommand
             };
             return WithRuntimeAsync(r, runtime => options.Detached
                 ? RunDetachedAsync(runtime, options)
-                : RunForegroundAsync(runtime, options, removeAfter: r.GetValue(rm)));
+                : RunForegroundAsync(runtime, options, r.GetValue(interactive) ? BoxInput.FromStream(Console.OpenStandardInput()) : null, removeAfter: r.GetValue(rm)));
         });
         return run;
     }
@@ -200,13 +206,13 @@ internal sealed class BoxliteCommand
     /// An attached box: its output is followed until it exits, and SIGINT/SIGTERM stop it (the whole tree). Its
     /// removal with <c>--rm</c> is done here, after the logs are drained, rather than by the runtime's auto-remove.
     /// </summary>
-    private async Task<int> RunForegroundAsync(IBoxRuntime runtime, BoxOptions options, bool removeAfter)
+    private async Task<int> RunForegroundAsync(IBoxRuntime runtime, BoxOptions options, BoxInput? stdin, bool removeAfter)
     {
         var box = await runtime.CreateAsync(options, _interrupted);
         int code;
         try
         {
-            await box.StartAsync(_interrupted);
+            await box.StartAsync(stdin, _interrupted);
             var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var onInterrupt = _interrupted.Register(() => exited.TrySetResult());
             var stopper = StopOnInterruptAsync(box, exited.Task);

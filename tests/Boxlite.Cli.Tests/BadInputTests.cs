@@ -32,6 +32,7 @@ public sealed class BadInputTests(BadInputTests.SharedHome shared) : IClassFixtu
     [InlineData("run", "--pids-limit", "99999999999", "--", "true")]
     [InlineData("run", "--pids-limit", "1.5", "--", "true")]
     [InlineData("run", "--stop-timeout", "soon", "--", "true")]
+    [InlineData("run", "-i", "-d", "--", "cat")]
     [InlineData("stop", "-t", "soon", "somebox")]
     [InlineData("stop")]
     [InlineData("no-such-command")]

@@ -27,8 +27,8 @@ internal static partial class Cli
 
     public static string WorkerSamplePath { get; } = Recorded("BoxliteWorkerSample");
 
-    /// <summary>Starts <c>[prefix…] dotnet DLL args</c> with redirected output.</summary>
-    public static Process Start(string dll, IEnumerable<string> args, IReadOnlyList<string>? prefix = null)
+    /// <summary>Starts <c>[prefix…] dotnet DLL args</c> with redirected output; its stdin is <paramref name="input"/>, then end of file.</summary>
+    public static Process Start(string dll, IEnumerable<string> args, IReadOnlyList<string>? prefix = null, string input = "")
     {
         File.Exists(dll).Should().BeTrue($"the sample is built with the tests ({dll})");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet";
@@ -53,6 +53,7 @@ internal static partial class Cli
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("dotnet did not start");
+        process.StandardInput.Write(input);
         process.StandardInput.Close();
         return process;
     }

@@ -22,6 +22,18 @@ public sealed class RunTests
     }
 
     [Fact]
+    public async Task An_interactive_foreground_run_gives_the_command_boxlites_stdin_then_end_of_file()
+    {
+        await TestHome.RequireBoxesAsync();
+        await using var home = new TestHome();
+
+        var result = await home.RunWithInputAsync("one\ntwo\n", "run", "-i", "--rm", "--", "sh", "-c", "cat; echo end");
+
+        result.ExitCode.Should().Be(0, result.ToString());
+        result.StdoutLines.Should().Equal("one", "two", "end");
+    }
+
+    [Fact]
     public async Task A_detached_run_prints_the_box_id_last_and_returns_while_the_box_runs()
     {
         await TestHome.RequireBoxesAsync();

@@ -73,6 +73,10 @@ internal sealed class TestHome : IAsyncDisposable
 
     public async Task<CliResult> RunAsync(params string[] args) => await Cli.CompleteAsync(Start(args));
 
+    /// <summary>Runs boxlite with <paramref name="input"/> on its stdin.</summary>
+    public async Task<CliResult> RunWithInputAsync(string input, params string[] args) =>
+        await Cli.CompleteAsync(Cli.Start(Cli.DllPath, ["--home", Directory, .. CgroupParentArgs, .. args], input: input));
+
     private string[] CgroupParentArgs => CgroupParent is null ? [] : ["--cgroup-parent", CgroupParent];
 
     /// <summary>Runs and expects exit code 0.</summary>
