@@ -130,9 +130,6 @@ internal sealed class BoxliteCommand
         return command;
     }
 
-    private static void WriteLine(BoxLogLine line) =>
-        (line.Source == BoxLogSource.StandardError ? Console.Error : Console.Out).WriteLine(line.Text);
-
     private static void PrintJson<T>(T value, Func<CliJsonContext, JsonTypeInfo<T>> type) =>
         Console.Out.WriteLine(JsonSerializer.Serialize(value, type(CliJsonContext.Readable)));
 
@@ -216,9 +213,12 @@ internal sealed class BoxliteCommand
             var exited = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             using var onInterrupt = _interrupted.Register(() => exited.TrySetResult());
             var stopper = StopOnInterruptAsync(box, exited.Task);
-            await foreach (var line in box.ReadLogsAsync(follow: true, CancellationToken.None))
+            using (var printer = new LinePrinter())
             {
-                WriteLine(line);
+                await foreach (var line in box.ReadLogsAsync(follow: true, CancellationToken.None))
+                {
+                    printer.Write(line);
+                }
             }
 
             code = await box.WaitAsync(CancellationToken.None);
@@ -445,9 +445,12 @@ internal sealed class BoxliteCommand
             {
                 var target = await runtime.GetAsync(r.GetValue(box)!, _interrupted);
                 var execution = target.ExecStreamAsync(argv[0], argv[1..], cancellationToken: _interrupted);
-                await foreach (var line in execution)
+                using (var printer = new LinePrinter())
                 {
-                    WriteLine(line);
+                    await foreach (var line in execution)
+                    {
+                        printer.Write(line);
+                    }
                 }
 
                 return execution.ExitCode;
@@ -464,11 +467,12 @@ internal sealed class BoxliteCommand
         logs.SetAction(r => WithRuntimeAsync(r, async runtime =>
         {
             var target = await runtime.GetAsync(r.GetValue(box)!, _interrupted);
+            using var printer = new LinePrinter();
             try
             {
                 await foreach (var line in target.ReadLogsAsync(r.GetValue(follow), _interrupted))
                 {
-                    WriteLine(line);
+                    printer.Write(line);
                 }
             }
             catch (OperationCanceledException) when (_interrupted.IsCancellationRequested)
