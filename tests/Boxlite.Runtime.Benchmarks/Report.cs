@@ -106,7 +106,7 @@ internal static class Report
         o.AppendLine(C, $"| start {r.Boxes} boxes (4 at a time) | {r.StartAllSeconds.ToString("0.00", C)} s | |");
         o.AppendLine(C, $"| ListAsync with {r.Boxes} running, median (p95) | {Ms(r.ListMedianMs)} ({Ms(r.ListP95Ms)}) ms | < 50 ms: {Verdict(r.ListMedianMs < 50)} |");
         o.AppendLine(C, $"| box monitor RSS | {Kb(r.MonitorRssKb)} | ≤ 2 MB: {Verdict(r.MonitorRssKb <= 2048)} |");
-        o.AppendLine(C, $"| overhead processes per box (monitor, log readers, cats) | {r.OverheadProcesses} | |");
+        o.AppendLine(C, $"| processes of the box machinery per box (the monitor) | {r.OverheadProcesses} | |");
         o.AppendLine(C, $"| their RSS, summed (shared pages counted in each) | {Kb(r.OverheadRssKb)} | |");
         o.AppendLine(C, $"| their PSS, summed (shared pages divided among sharers) | {Kb(r.OverheadPssKb)} | |");
         o.AppendLine(C, $"| host memory per box (MemAvailable drop / boxes; noisy) | {Kb(r.HostMemoryPerBoxKb)} | |");
