@@ -38,7 +38,7 @@ internal static unsafe partial class Posix
     // sigset_t 128 on 64-bit glibc).
     internal const int SpawnStructSize = 1024;
 
-    private const int AT_FDCWD = -100;
+    internal const int AT_FDCWD = -100;
     private const int AT_EMPTY_PATH = 0x1000;
     private const uint STATX_TYPE = 0x1;
     private const int StatxModeOffset = 28;
@@ -113,7 +113,7 @@ internal static unsafe partial class Posix
 
     // statx has one layout on every Linux architecture (struct stat does not).
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int statx(int dirFd, string path, int flags, uint mask, byte* buffer);
+    internal static partial int statx(int dirFd, string path, int flags, uint mask, byte* buffer);
 
     // macOS: the 64-bit-inode struct stat (st_mode at offset 4); x64 names it with the $INODE64 suffix.
     [LibraryImport("libc", EntryPoint = "fstat", SetLastError = true)]

@@ -35,7 +35,6 @@ internal static unsafe partial class PosixFiles
 {
     private const int ENOENT = 2;
     private const int ENOTDIR = 20;
-    private const int AtFdCwd = -100;
     private const int AtSymlinkNoFollow = 0x100;
     private const uint StatxTypeModeUid = 0x1 | 0x2 | 0x8;
 
@@ -62,7 +61,7 @@ internal static unsafe partial class PosixFiles
         else
         {
             var buffer = stackalloc byte[256];
-            result = statx(AtFdCwd, path, AtSymlinkNoFollow, StatxTypeModeUid, buffer);
+            result = Posix.statx(Posix.AT_FDCWD, path, AtSymlinkNoFollow, StatxTypeModeUid, buffer);
             owner = *(uint*)(buffer + 20);
             mode = *(ushort*)(buffer + 28);
         }
@@ -99,9 +98,6 @@ internal static unsafe partial class PosixFiles
 
     [LibraryImport("libc")]
     private static partial uint geteuid();
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     private static partial int lstat(string path, byte* buffer);
