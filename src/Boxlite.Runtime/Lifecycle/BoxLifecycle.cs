@@ -345,7 +345,14 @@ internal sealed class BoxLifecycle : IAsyncDisposable
                 // An unreadable record cannot be moved through stopping: the reap below takes whatever is left of it.
                 if (!info.IsUnreadable)
                 {
-                    report = (await StopAsync(info.Id, TimeSpan.Zero, cancellationToken).ConfigureAwait(false)).Report;
+                    var stopped = await StopAsync(info.Id, TimeSpan.Zero, cancellationToken).ConfigureAwait(false);
+                    report = stopped.Report;
+                    if (stopped.Final is null)
+                    {
+                        // An AutoRemove box removed itself once stopped.
+                        return report;
+                    }
+
                     continue;
                 }
             }
@@ -624,9 +631,10 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         {
             report = await ReapAsync(stopping, CancellationToken.None).ConfigureAwait(false);
         }
-        catch (ReapTimeoutException e)
+        catch (Exception e)
         {
-            // G2: never report success with survivors; leave the box where a later stop or remove can retry.
+            // G2: never report success with survivors (or after a reap that failed otherwise); leave the box where a
+            // later stop or remove can retry, not Stopping under a holder that is alive.
             var unknown = await Store.TryUpdateAsync(stopping with { State = BoxState.Unknown, Holder = null, StatusReason = e.Message }, CancellationToken.None).ConfigureAwait(false);
             if (unknown is not null)
             {
@@ -673,7 +681,23 @@ internal sealed class BoxLifecycle : IAsyncDisposable
             }
         }
 
-        var report = await ReapAsync(current, CancellationToken.None).ConfigureAwait(false);
+        ReapReport report;
+        try
+        {
+            report = await ReapAsync(current, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ReapTimeoutException e)
+        {
+            // Running would be a lie (the monitor is gone), and every look would reap again: Unknown until a remove.
+            var unknown = await Store.TryUpdateAsync(current with { State = BoxState.Unknown, FinishedAt = Time.GetUtcNow(), StatusReason = e.Message }, CancellationToken.None).ConfigureAwait(false);
+            if (unknown is not null)
+            {
+                _outcomes.Publish(unknown.Id, new BoxOutcome(unknown, null));
+            }
+
+            return unknown ?? await Store.GetAsync(id, CancellationToken.None).ConfigureAwait(false);
+        }
+
         var status = ExitStatus.TryRead(_runtime.Context(current));
         var updated = status is null
             ? current with
@@ -790,6 +814,10 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         if (!_stops.IsRunning(id) && !_exits.IsRunning(id))
         {
             _outcomes.Observe(id, record);
+            if (record is null || Outcomes.IsOutcome(record.State))
+            {
+                ForgetMonitor(id);
+            }
         }
     }
 
