@@ -119,7 +119,7 @@ static void sleep_ms(long ms)
 /* Closes every descriptor from FIRST up: nothing the monitor holds reaches what it starts. */
 static void close_from(int first)
 {
-    if (sys(SYS_close_range, first, ~0U, 0, 0, 0) == -ENOSYS) /* before Linux 5.9 */
+    if (sys(SYS_close_range, first, ~0U, 0, 0, 0) < 0) /* before Linux 5.9, or refused by a seccomp filter */
         for (int fd = first; fd < 1024; fd++) sys(SYS_close, fd, 0, 0, 0, 0);
 }
 
@@ -499,7 +499,8 @@ static int monitor(char **args)
             if (n <= 0 && n != -EINTR) {
                 host = -1, host_gone = 1;
                 write_control("host-gone", "host-gone\n", 10);
-                kill_rest();
+                if (cgroup[0]) kill_rest();
+                else sys(SYS_kill, -child, SIGKILL, 0, 0, 0); /* no cgroup: the group the command leads (not reaped yet) */
             }
         }
         drain(&out, watch[0].revents);
