@@ -1,4 +1,7 @@
+using System.Diagnostics.Metrics;
 using Boxlite.Runtime.Tests.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Boxlite.Runtime.Tests;
@@ -176,6 +179,26 @@ public sealed class LifecycleTests
         (await f.Store.GetAsync(box.Id, Deadline)).Should().BeNull();
         Directory.Exists(f.DirectoryOf(box.Id)).Should().BeFalse();
         Posix.GroupMembers(box.Info.Monitor!.Pid).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Every_reap_of_a_force_remove_is_counted_and_timed()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var reaps = new MetricCollector<long>(meters, BoxliteDiagnostics.SourceName, BoxliteDiagnostics.ReapsCounter);
+        using var durations = new MetricCollector<double>(meters, BoxliteDiagnostics.SourceName, BoxliteDiagnostics.ReapDurationHistogram);
+        using var killed = new MetricCollector<long>(meters, BoxliteDiagnostics.SourceName, BoxliteDiagnostics.ProcessesKilledCounter);
+        await using var f = new RuntimeFixture();
+        await using var runtime = new BoxRuntime(f.Options, f.Store, f.Platform, metrics: BoxliteMetrics.From(meters));
+        var box = await runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+
+        var report = await runtime.RemoveAsync(box.Id, force: true, Deadline);
+
+        f.Platform.Reaps.Should().BeGreaterThan(1, "the stop reaps the box, then the removal its leftover containment");
+        reaps.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(f.Platform.Reaps);
+        durations.GetMeasurementSnapshot().Should().HaveCount(f.Platform.Reaps);
+        killed.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(report!.ProcessesKilled);
     }
 
     [Fact]

@@ -363,7 +363,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
             }
 
             // Final (or never started): the reap is idempotent and removes leftover containment.
-            var leftover = await Platform.Reaper.ReapAsync(_runtime.Context(info), _runtime.Options.ReapTimeout, cancellationToken).ConfigureAwait(false);
+            var leftover = await ReapAsync(info, cancellationToken).ConfigureAwait(false);
             report ??= leftover.ProcessesKilled > 0 ? leftover : null;
             _runtime.Crash("remove:after-reap");
             if (await Store.TryDeleteAsync(info.Id, info.Version, cancellationToken).ConfigureAwait(false))
@@ -487,7 +487,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         _closing.Dispose();
     }
 
-    /// <summary>Reaps the box's tree through the platform's reaper, with telemetry.</summary>
+    /// <summary>Reaps the box's tree through the platform's reaper, with telemetry: every reap of the runtime comes here.</summary>
     public async Task<ReapReport> ReapAsync(BoxInfo info, CancellationToken cancellationToken)
     {
         using var activity = BoxliteDiagnostics.ActivitySource.StartActivity("boxlite.reap");

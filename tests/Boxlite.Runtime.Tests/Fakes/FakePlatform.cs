@@ -15,6 +15,7 @@ namespace Boxlite.Runtime.Tests.Fakes;
 internal sealed class FakePlatform : IBoxPlatform
 {
     private readonly string? _boxesDirectory;
+    private int _reaps;
 
     /// <param name="boxesDirectory">Where box directories live, so that <see cref="ListContainedBoxesAsync"/> finds registered groups.</param>
     /// <param name="context">When given, the reaper is picked as a real platform picks it, among its own and the context's registered ones.</param>
@@ -37,6 +38,9 @@ internal sealed class FakePlatform : IBoxPlatform
     public ProcessIdentity CurrentProcess { get; set; } = IdentityOf(Environment.ProcessId)!;
 
     public PlatformCapabilityException? Refusal { get; set; }
+
+    /// <summary>How many reaps the reaper has done.</summary>
+    public int Reaps => _reaps;
 
     /// <summary>Boxes this platform was asked to prepare.</summary>
     public List<BoxId> Prepared { get; } = [];
@@ -225,6 +229,7 @@ internal sealed class FakePlatform : IBoxPlatform
         public async ValueTask<ReapReport> ReapAsync(BoxContext box, TimeSpan timeout, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
+            Interlocked.Increment(ref platform._reaps);
             var members = Members(box);
             if (platform.Behaviour == FakeReaperBehaviour.Survivors && members.Count > 0)
             {
