@@ -301,6 +301,46 @@ public sealed class LifecycleTests
     }
 
     [Fact]
+    public async Task A_pause_whose_record_cannot_be_written_leaves_the_box_running_as_recorded()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        f.Store.FailWrites = record => record.State == BoxState.Paused;
+
+        await box.Invoking(b => b.PauseAsync(Deadline)).Should().ThrowAsync<BoxStoreException>();
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Running);
+        f.Platform.IsFrozen(box.Id).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_pause_whose_freeze_fails_leaves_the_box_thawed_and_running_as_recorded()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        f.Platform.FreezeFailure = new TimeoutException("the box did not report frozen");
+
+        await box.Invoking(b => b.PauseAsync(Deadline)).Should().ThrowAsync<TimeoutException>();
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Running);
+        f.Platform.IsFrozen(box.Id).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_resume_whose_record_cannot_be_written_leaves_the_box_paused_as_recorded()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        await box.PauseAsync(Deadline);
+        f.Store.FailWrites = record => record.State == BoxState.Running;
+
+        await box.Invoking(b => b.ResumeAsync(Deadline)).Should().ThrowAsync<BoxStoreException>();
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Paused);
+        f.Platform.IsFrozen(box.Id).Should().BeTrue();
+    }
+
+    [Fact]
     public async Task Starting_twice_is_a_state_error()
     {
         await using var f = new RuntimeFixture();

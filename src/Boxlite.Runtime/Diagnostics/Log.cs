@@ -39,6 +39,9 @@ internal static partial class Log
     [LoggerMessage(1010, LogLevel.Warning, "Stopping attached box {Id} on shutdown failed: {Message}")]
     public static partial void ShutdownStopFailed(ILogger logger, BoxId id, string message, Exception exception);
 
+    [LoggerMessage(1011, LogLevel.Warning, "Box {Id}: a failed pause or resume could not be undone: {Message}")]
+    public static partial void FreezeUndoFailed(ILogger logger, BoxId id, string message, Exception exception);
+
     [LoggerMessage(1100, LogLevel.Information, "Reaper {Reaper} ({Guarantee}, {Origin}) selected, {Why}: {Reason}")]
     public static partial void ReaperSelected(ILogger logger, string reaper, ReapGuarantee guarantee, string origin, string why, string reason);
 

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Boxlite.Runtime.Platform;
@@ -15,6 +16,7 @@ namespace Boxlite.Runtime.Tests.Fakes;
 internal sealed class FakePlatform : IBoxPlatform
 {
     private readonly string? _boxesDirectory;
+    private readonly ConcurrentDictionary<BoxId, bool> _frozen = new();
     private int _reaps;
 
     /// <param name="boxesDirectory">Where box directories live, so that <see cref="ListContainedBoxesAsync"/> finds registered groups.</param>
@@ -38,6 +40,12 @@ internal sealed class FakePlatform : IBoxPlatform
     public ProcessIdentity CurrentProcess { get; set; } = IdentityOf(Environment.ProcessId)!;
 
     public PlatformCapabilityException? Refusal { get; set; }
+
+    /// <summary>When set, a freeze throws it (after freezing, as a freeze that times out does).</summary>
+    public Exception? FreezeFailure { get; set; }
+
+    /// <summary>True while the box is frozen, as the runtime last asked.</summary>
+    public bool IsFrozen(BoxId id) => _frozen.TryGetValue(id, out var frozen) && frozen;
 
     /// <summary>How many reaps the reaper has done.</summary>
     public int Reaps => _reaps;
@@ -133,12 +141,13 @@ internal sealed class FakePlatform : IBoxPlatform
 
     public ValueTask SetFrozenAsync(BoxContext box, bool frozen, CancellationToken cancellationToken)
     {
+        _frozen[box.Id] = frozen;
         if (ProvenGroup(box) is { } group)
         {
             Posix.kill(-group, frozen ? 19 : 18);
         }
 
-        return ValueTask.CompletedTask;
+        return frozen && FreezeFailure is { } failure ? ValueTask.FromException(failure) : ValueTask.CompletedTask;
     }
 
     public ValueTask<BoxMetrics> GetMetricsAsync(BoxContext box, CancellationToken cancellationToken) =>
