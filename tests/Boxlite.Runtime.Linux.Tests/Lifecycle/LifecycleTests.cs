@@ -71,13 +71,12 @@ public sealed class LifecycleTests
         var box = await home.Runtime.RunAsync(home.Sh("trap 'echo trapped; exit 42' TERM; echo ready; while :; do sleep 0.05; done", isolation), Token);
         await BoxWaits.ForLogLineAsync(box, "ready");
 
-        var report = await box.StopAsync(TimeSpan.FromSeconds(10), Token);
+        await box.StopAsync(TimeSpan.FromSeconds(10), Token);
 
         var info = await box.RefreshAsync(Token);
         info.State.Should().Be(BoxState.Exited);
         info.ExitCode.Should().Be(42);
         info.KilledBy.Should().BeNull();
-        report.Survivors.Should().BeEmpty();
         home.CountMarked().Should().Be(0);
         Directory.Exists(home.V2BoxDirectory(box.Id)).Should().BeFalse();
     }
@@ -233,7 +232,6 @@ public sealed class LifecycleTests
         var report = await home.Runtime.RemoveAsync(box.Id.Value, force: true, Token);
 
         report!.ProcessesKilled.Should().BeGreaterThanOrEqualTo(1000);
-        report.Survivors.Should().BeEmpty();
         home.CountMarked().Should().Be(0);
         home.LeftoverCgroups().Should().BeEmpty();
     }
