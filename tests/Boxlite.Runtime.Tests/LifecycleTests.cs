@@ -217,7 +217,10 @@ public sealed class LifecycleTests
     public async Task A_failed_reap_reports_the_live_survivors_never_claims_exited_and_a_later_stop_finishes()
     {
         await using var f = new RuntimeFixture();
-        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; sleep 1000 & wait"), Deadline);
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; sleep 1000 & echo ready; wait"), Deadline);
+
+        // Once it says so, the command ignores the stop signal: a stop signal before would end the box before the reap.
+        await BoxWaits.ForLogLineAsync(box, "ready");
         f.Platform.Behaviour = FakeReaperBehaviour.Survivors;
 
         var act = () => box.StopAsync(TimeSpan.FromMilliseconds(100), Deadline);
