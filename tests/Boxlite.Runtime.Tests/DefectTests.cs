@@ -130,7 +130,7 @@ public sealed class DefectTests
 
     private static async Task WaitUntilFinalAsync(RuntimeFixture f, BoxId id, CancellationToken token)
     {
-        while ((await f.Store.GetAsync(id, token)) is { } info && !BoxStateMachine.IsFinal(info.State))
+        while ((await f.Store.GetAsync(id, token)) is { } info && !info.State.IsFinal())
         {
             await Task.Delay(10, token);
         }

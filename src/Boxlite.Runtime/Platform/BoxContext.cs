@@ -29,7 +29,7 @@ public sealed record BoxContext(BoxInfo Info, string Directory)
     internal string LogFile => Path.Combine(Directory, Monitor.BoxLog.FileName);
 
     /// <summary>The directory the command starts in: its explicit working directory, else <see cref="WorkDirectory"/>.</summary>
-    public string CommandDirectory => Info.Options.WorkingDirectory ?? WorkDirectory;
+    internal string CommandDirectory => Info.Options.WorkingDirectory ?? WorkDirectory;
 }
 
 /// <summary>
@@ -87,7 +87,7 @@ internal abstract record CommandKill
 /// <see cref="CommandPrefix"/> is empty, otherwise the prefix, whose last program must consume the block (a POSIX
 /// <c>sh</c> wrapper ends with <see cref="ApplyEnvironment"/>).
 /// </remarks>
-public sealed record BoxLaunchPlan
+internal sealed record BoxLaunchPlan
 {
     /// <summary>
     /// POSIX <c>sh</c> text that applies the environment block in its positional parameters (exports each entry) and

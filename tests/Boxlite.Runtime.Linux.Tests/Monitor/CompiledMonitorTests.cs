@@ -16,7 +16,7 @@ public sealed class CompiledMonitorTests : MonitorContract
 
     public CompiledMonitorTests() => Plan = new BoxLaunchPlan { MonitorProgram = MonitorBinary.Install(Home) };
 
-    protected override BoxLaunchPlan Plan { get; }
+    private protected override BoxLaunchPlan Plan { get; }
 
     [Fact]
     public async Task The_command_reads_the_stdin_it_is_given_then_end_of_file()

@@ -20,7 +20,7 @@ public abstract class MonitorContract : IDisposable
     protected static CancellationToken Token => TestContext.Current.CancellationToken;
 
     /// <summary>The launch plan of the monitor under test, for a box without containment or isolation.</summary>
-    protected abstract BoxLaunchPlan Plan { get; }
+    private protected abstract BoxLaunchPlan Plan { get; }
 
     [Fact]
     public async Task Without_go_the_command_never_runs_and_the_exit_reads_not_started()
