@@ -364,20 +364,25 @@ static void kill_rest(void)
 
 /*
  * Appends N bytes of BUFFER, read from stream S, to the box's log as one frame: a header line "o<length>" (stdout) or
- * "e<length>" (stderr), then the bytes (the format is described once, in BoxLog.cs). Each stream keeps at most
- * log_max bytes; past that the rest is read and dropped, so the box is never blocked by its log.
+ * "e<length>" (stderr), then the bytes (the format is described once, in BoxLog.cs). Each stream's frames, headers
+ * included, take at most log_max bytes of the file; past that the rest is read and dropped, so the box is never blocked
+ * by its log, and a box writing a byte at a time cannot grow the log past its cap through headers.
  */
 static void log_chunk(struct stream *s, long n)
 {
-    if (log_fd < 0 || s->logged >= log_max) return;
-    if ((unsigned long)n > log_max - s->logged) n = (long)(log_max - s->logged);
-    struct text head; head.n = 0;
-    head.s[0] = s->tag, head.n = 1;
-    add_number(&head, (unsigned long)n), add(&head, "\n");
+    unsigned long room = log_max - s->logged;
+    struct text head;
+    if ((unsigned long)n > room) n = (long)room;
+    for (; n > 0; n--) { /* at most a header's length of rounds */
+        head.s[0] = s->tag, head.n = 1;
+        add_number(&head, (unsigned long)n), add(&head, "\n");
+        if ((unsigned long)(head.n + n) <= room) break;
+    }
+    if (log_fd < 0 || n <= 0) return;
     struct iovec parts[2] = { { head.s, (unsigned long)head.n }, { buffer, (unsigned long)n } };
     /* A short write (a full disk) would tear the frame: the log ends there. */
     if (sys(SYS_writev, log_fd, parts, 2, 0, 0) != head.n + n) log_fd = -1;
-    s->logged += (unsigned long)n;
+    s->logged += (unsigned long)(head.n + n);
 }
 
 /* Reads what stream S has; at its end (every writer gone) stops watching it. */
