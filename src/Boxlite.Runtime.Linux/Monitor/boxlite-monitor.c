@@ -15,10 +15,12 @@
 #define PATH_MAX 4096
 #define DRAIN_MS 1000                 /* after the command's exit, how long its output may still take to arrive */
 #define FREEZE_ROUNDS 100
+#define CGROUP_DEPTH 32               /* how deep below the command's cgroup its kill looks, */
+#define CGROUP_COUNT 4096             /* and how many cgroups one round reads: a tree the box grew stays bounded work */
 
 static char **environment;            /* the monitor's own: its settings and the launchers' PATH */
 static long ctl = -1;                 /* the control directory: every file the monitor makes is made relative to it */
-static char cgroup[PATH_MAX];         /* the command's cgroup, when the monitor kills what the command leaves */
+static long cgroup = -1;              /* the command's cgroup directory, when the monitor kills what the command leaves */
 static int cgroup_kill;               /* 1: through cgroup.kill; 0: freeze, then kill each pid */
 static long log_fd = -1;
 static unsigned long log_max;
@@ -285,13 +287,11 @@ __attribute__((noreturn)) static void start_command(char **args, long out, long 
     become(args, setting("BOXLITE_APPLY_ENV")[0] == '1');
 }
 
-/* Whether the cgroup file NAME contains TEXT (a file that cannot be read does not). */
+/* Whether the file NAME of the command's cgroup contains TEXT (a file that cannot be read does not). */
 static int cgroup_says(const char *name, const char *text)
 {
-    struct text path; path.n = 0;
     char content[512];
-    add(&path, cgroup), add(&path, name);
-    long fd = sys(SYS_openat, AT_FDCWD, path.s, O_RDONLY | O_CLOEXEC, 0, 0);
+    long fd = sys(SYS_openat, cgroup, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
     long n = fd < 0 ? 0 : sys(SYS_read, fd, content, sizeof content - 1, 0, 0);
     if (fd >= 0) sys(SYS_close, fd, 0, 0, 0, 0);
     content[n > 0 ? n : 0] = 0;
@@ -305,21 +305,17 @@ static int cgroup_says(const char *name, const char *text)
 
 static void cgroup_write(const char *name, const char *value)
 {
-    struct text path; path.n = 0;
-    add(&path, cgroup), add(&path, name);
-    long fd = sys(SYS_openat, AT_FDCWD, path.s, O_WRONLY | O_CLOEXEC, 0, 0);
+    long fd = sys(SYS_openat, cgroup, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
     if (fd < 0) return;
     write_all(fd, value, (long)length(value));
     sys(SYS_close, fd, 0, 0, 0, 0);
 }
 
-/* SIGKILLs every pid in the command cgroup's cgroup.procs; returns how many were listed. */
-static int kill_listed(void)
+/* SIGKILLs every pid in cgroup.procs of the cgroup open as DIR; returns how many were listed. */
+static int kill_listed(long dir)
 {
-    struct text path; path.n = 0;
     char chunk[4096];
-    add(&path, cgroup), add(&path, "/cgroup.procs");
-    long fd = sys(SYS_openat, AT_FDCWD, path.s, O_RDONLY | O_CLOEXEC, 0, 0);
+    long fd = sys(SYS_openat, dir, "cgroup.procs", O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
     if (fd < 0) return 0;
     int listed = 0;
     long pid = 0, n;
@@ -338,28 +334,56 @@ static int kill_listed(void)
 }
 
 /*
+ * kill_listed for the cgroup NAME of the directory PARENT and every cgroup below it, each opened relative to its parent
+ * and never through a link; at most CGROUP_DEPTH levels and *LEFT cgroups, so a tree the box made vast or deep can
+ * neither hang the monitor nor use up its descriptors. Returns how many pids were listed.
+ */
+static int kill_tree(long parent, const char *name, int depth, int *left)
+{
+    long entries[256]; /* struct dirent64 records, 8-byte aligned */
+    if (*left <= 0) return 0;
+    long dir = sys(SYS_openat, parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
+    if (dir < 0) return 0;
+    --*left;
+    int listed = kill_listed(dir);
+    long n;
+    while (depth < CGROUP_DEPTH && *left > 0 && (n = sys(SYS_getdents64, dir, entries, sizeof entries, 0, 0)) > 0) {
+        for (long at = 0; at < n;) {
+            struct dirent64 *e = (struct dirent64 *)((char *)entries + at);
+            at += e->reclen;
+            if (e->type == DT_DIR && !same(e->name, ".") && !same(e->name, ".."))
+                listed += kill_tree(dir, e->name, depth + 1, left);
+        }
+    }
+    sys(SYS_close, dir, 0, 0, 0, 0);
+    return listed;
+}
+
+/*
  * Kills what is left of the command's tree (its exit, or its host gone), by its cgroup as the reaper would: nothing
- * when the cgroup is already empty. Without cgroup.kill: freeze, and only once the kernel reports "frozen 1" (no fork,
- * no exit, so no listed pid can be reused) SIGKILL every listed pid; thaw so the kills land; until none is left.
+ * when the cgroup is already empty. Without cgroup.kill: freeze the subtree, and only once the kernel reports
+ * "frozen 1" (no fork, no exit, so no listed pid can be reused) SIGKILL every pid listed in it, in the command's
+ * cgroup and every cgroup the box made below; thaw so the kills land; until none is left.
  */
 static void kill_rest(void)
 {
-    if (!cgroup[0] || cgroup_says("/cgroup.events", "populated 0")) return;
+    if (cgroup < 0 || cgroup_says("cgroup.events", "populated 0")) return;
     if (cgroup_kill) {
-        cgroup_write("/cgroup.kill", "1");
+        cgroup_write("cgroup.kill", "1");
         return;
     }
     for (int round = 0; round < FREEZE_ROUNDS; round++) {
-        cgroup_write("/cgroup.freeze", "1");
-        if (!cgroup_says("/cgroup.events", "frozen 1")) {
+        cgroup_write("cgroup.freeze", "1");
+        if (!cgroup_says("cgroup.events", "frozen 1")) {
             sleep_ms(10);
             continue;
         }
-        int listed = kill_listed();
-        cgroup_write("/cgroup.freeze", "0");
+        int left = CGROUP_COUNT;
+        int listed = kill_tree(cgroup, ".", 0, &left);
+        cgroup_write("cgroup.freeze", "0");
         if (!listed) return;
     }
-    cgroup_write("/cgroup.freeze", "0");
+    cgroup_write("cgroup.freeze", "0");
 }
 
 /*
@@ -426,14 +450,15 @@ static int monitor(char **args)
         return 125;
     }
 
-    /* How the rest of the command's tree is killed: a file in the command's cgroup names the method. */
-    char *kill_file = setting("BOXLITE_KILL_FILE"), *procs_file = setting("BOXLITE_PROCS_FILE");
-    char *method = kill_file[0] ? kill_file : procs_file;
-    unsigned long dir = length(method);
-    while (dir > 0 && method[dir - 1] != '/') dir--;
-    if (dir > 1 && dir < PATH_MAX) {
-        for (unsigned long i = 0; i < dir - 1; i++) cgroup[i] = method[i];
-        cgroup_kill = kill_file[0] != 0;
+    /* How the rest of the command's tree is killed: through its cgroup, held open from here, by the reaper's method. */
+    char *kill_cgroup = setting("BOXLITE_KILL_CGROUP");
+    if (kill_cgroup[0]) {
+        cgroup = sys(SYS_openat, AT_FDCWD, kill_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0);
+        if (cgroup < 0) {
+            say("cannot open the command's cgroup ", kill_cgroup, cgroup);
+            return 125;
+        }
+        cgroup_kill = same(setting("BOXLITE_KILL_METHOD"), "cgroup.kill");
     }
     long max = number(setting("BOXLITE_LOG_MAX"));
     log_max = max < 0 ? 16777216 : (unsigned long)max;
@@ -504,7 +529,7 @@ static int monitor(char **args)
             if (n <= 0 && n != -EINTR) {
                 host = -1, host_gone = 1;
                 write_control("host-gone", "host-gone\n", 10);
-                if (cgroup[0]) kill_rest();
+                if (cgroup >= 0) kill_rest();
                 else sys(SYS_kill, -child, SIGKILL, 0, 0, 0); /* no cgroup: the group the command leads (not reaped yet) */
             }
         }

@@ -2,7 +2,9 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 using Boxlite.Runtime.Launch;
+using Boxlite.Runtime.Linux.Cgroups;
 using Boxlite.Runtime.Linux.Monitor;
+using Boxlite.Runtime.Linux.Reaping;
 using Boxlite.Runtime.Monitor;
 using Boxlite.Runtime.Platform;
 using Boxlite.Runtime.Tests;
@@ -90,6 +92,52 @@ public sealed class CompiledMonitorTests : MonitorContract
         Read(box, "exit").Should().Be("137\nhost-gone\n");
         var reap = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(10), Token);
         reap.ProcessesKilled.Should().Be(0, "the monitor killed the whole tree itself");
+    }
+
+    [Fact]
+    [Trait("Category", "AdversarialBox")]
+    public async Task Without_cgroup_kill_daemons_moved_into_cgroups_below_the_commands_own_die_at_its_exit_with_no_runtime_around()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        using var sandbox = new CgroupSandbox();
+        var platform = sandbox.Platform(CgroupFreezeKillReaper.MethodName);
+        var box = sandbox.NewBox();
+        var cmd = Path.Combine(sandbox.Layout.BoxDirectory(box.Id), BoxCgroups.CommandCgroup);
+
+        // A daemon one level down and one two levels down, each in a session of its own; the command exits once both moved.
+        box = await sandbox.StartWithMonitorAsync(platform, box,
+            $"cmd='{cmd}'; mkdir -p \"$cmd/a/b\" || exit 1; " +
+            "for d in a a/b; do setsid sh -c 'echo $$ > \"$0/cgroup.procs\" && exec sleep 1000' \"$cmd/$d\" </dev/null >/dev/null 2>&1 & done; " +
+            "until read p < \"$cmd/a/cgroup.procs\" && read p < \"$cmd/a/b/cgroup.procs\"; do sleep 0.01; done");
+
+        await CgroupSandbox.WaitUntilAsync(() => ExitStatus.TryRead(box) is not null);
+
+        Read(box, "exit").Should().Be("0\n\n");
+        (await sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty("the monitor's kill covers the command's whole cgroup subtree");
+    }
+
+    [Fact]
+    [Trait("Category", "AdversarialBox")]
+    public async Task A_cgroup_tree_deeper_than_the_monitors_kill_looks_still_lets_it_record_the_exit_and_the_reap_takes_the_rest()
+    {
+        Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
+        using var sandbox = new CgroupSandbox();
+        var platform = sandbox.Platform(CgroupFreezeKillReaper.MethodName);
+        var box = sandbox.NewBox();
+        var cmd = Path.Combine(sandbox.Layout.BoxDirectory(box.Id), BoxCgroups.CommandCgroup);
+
+        // A daemon 40 cgroups down, deeper than the monitor's kill looks.
+        box = await sandbox.StartWithMonitorAsync(platform, box,
+            $"d='{cmd}'; i=0; while [ $i -lt 40 ]; do d=$d/d; i=$((i + 1)); done; mkdir -p \"$d\" || exit 1; " +
+            "setsid sh -c 'echo $$ > \"$0/cgroup.procs\" && exec sleep 1000' \"$d\" </dev/null >/dev/null 2>&1 & " +
+            "until read p < \"$d/cgroup.procs\"; do sleep 0.01; done");
+
+        await CgroupSandbox.WaitUntilAsync(() => ExitStatus.TryRead(box) is not null);
+        var reap = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(20), Token);
+
+        Read(box, "exit").Should().Be("0\n\n");
+        reap.ProcessesKilled.Should().Be(1, "the monitor's kill stops at its depth; the reap goes all the way down");
+        (await sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty();
     }
 
     [Fact]
