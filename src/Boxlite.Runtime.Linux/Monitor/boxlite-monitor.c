@@ -68,16 +68,23 @@ static long number(const char *s)
     return v;
 }
 
+/* The entry "NAME=VALUE" of the environment ENV, or 0. */
+static char *entry_of(char **env, const char *name)
+{
+    unsigned long n = length(name);
+    for (; *env; env++) {
+        unsigned long i = 0;
+        while (i < n && (*env)[i] == name[i]) i++;
+        if (i == n && (*env)[n] == '=') return *env;
+    }
+    return 0;
+}
+
 /* The value of setting NAME, "" when unset. */
 static char *setting(const char *name)
 {
-    unsigned long n = length(name);
-    for (char **e = environment; *e; e++) {
-        unsigned long i = 0;
-        while (i < n && (*e)[i] == name[i]) i++;
-        if (i == n && (*e)[n] == '=') return *e + n + 1;
-    }
-    return "";
+    char *entry = entry_of(environment, name);
+    return entry ? entry + length(name) + 1 : "";
 }
 
 static int write_all(long fd, const char *s, long n)
@@ -183,6 +190,13 @@ static void write_number_file(const char *name, unsigned long value, const char 
     write_control(name, t.s, t.n);
 }
 
+/* The exit record of a command that never ran; returns the monitor's own exit code. */
+static int not_started(void)
+{
+    write_number_file("exit", 125, "not-started");
+    return 125;
+}
+
 /*
  * Exec, trying each directory of the box's PATH for a bare name, as a shell would (a file without a #! line runs
  * through /bin/sh). Returns only on failure, with the most telling error.
@@ -206,9 +220,8 @@ static long exec_search(char **argv, char **env)
     const char *command = argv[0];
     for (const char *c = command; *c; c++)
         if (*c == '/') return try_exec(command, argv, env);
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (char **e = env; *e; e++)
-        if ((*e)[0] == 'P' && (*e)[1] == 'A' && (*e)[2] == 'T' && (*e)[3] == 'H' && (*e)[4] == '=') path = *e + 5;
+    const char *entry = entry_of(env, "PATH");
+    const char *path = entry ? entry + 5 : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     long error = -ENOENT;
     while (1) {
         struct text file; file.n = 0;
@@ -224,13 +237,15 @@ static long exec_search(char **argv, char **env)
 }
 
 /*
- * Becomes the command (the one "join, then exec" of Linux ends here). ARGS is [PREFIX...] COUNT NAME=VALUE... COMMAND
- * [ARG...]. Signals get their default dispositions and an empty mask (both survive exec). With an isolation prefix
- * (unshare, bwrap, nsenter) the prefix runs with the launchers' environment and its innermost wrapper applies the
- * block; without one the command gets exactly the block's variables and is looked up on the block's PATH.
+ * Becomes the command (the one "join, then exec" of Linux ends here), holding no descriptor of the monitor's from 3 up.
+ * ARGS is [PREFIX...] COUNT NAME=VALUE... COMMAND [ARG...]. Signals get their default dispositions and an empty mask
+ * (both survive exec). With an isolation prefix (unshare, bwrap, nsenter; BOXLITE_APPLY_ENV=0) the prefix runs with the
+ * launchers' environment and its innermost wrapper applies the block; without one the command gets exactly the block's
+ * variables and is looked up on the block's PATH.
  */
-__attribute__((noreturn)) static void become(char **args, int apply)
+__attribute__((noreturn)) static void become(char **args)
 {
+    close_from(3);
     long action[4] = {0}, empty = 0;
     for (int s = 1; s <= NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP) sys(SYS_rt_sigaction, s, action, 0, sizeof empty, 0);
@@ -238,10 +253,8 @@ __attribute__((noreturn)) static void become(char **args, int apply)
 
     long error;
     char *command = args[0];
-    if (!apply) {
-        char *launchers[] = { 0, 0 };
-        for (char **e = environment; *e; e++)
-            if ((*e)[0] == 'P' && (*e)[1] == 'A' && (*e)[2] == 'T' && (*e)[3] == 'H' && (*e)[4] == '=') launchers[0] = *e;
+    if (setting("BOXLITE_APPLY_ENV")[0] != '1') {
+        char *launchers[] = { entry_of(environment, "PATH"), 0 };
         error = sys(SYS_execve, command, args, launchers, 0, 0);
     } else {
         long count = number(args[0]), given = 0;
@@ -283,8 +296,7 @@ __attribute__((noreturn)) static void start_command(char **args, long out, long 
         sys(SYS_exit_group, 126, 0, 0, 0, 0);
     }
     sys(SYS_setpgid, 0, 0, 0, 0, 0);
-    close_from(3);
-    become(args, setting("BOXLITE_APPLY_ENV")[0] == '1');
+    become(args);
 }
 
 /* Whether the file NAME of the command's cgroup contains TEXT (a file that cannot be read does not). */
@@ -463,10 +475,7 @@ static int monitor(char **args)
     long max = number(setting("BOXLITE_LOG_MAX"));
     log_max = max < 0 ? 16777216 : (unsigned long)max;
 
-    if (!handshake(pid)) {
-        write_control("exit", "125\nnot-started\n", 16);
-        return 125;
-    }
+    if (!handshake(pid)) return not_started();
 
     /* Nobody reads the monitor's own output from here on; what the box's command says goes to its log. */
     long null = sys(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | O_CLOEXEC, 0, 0);
@@ -483,10 +492,7 @@ static int monitor(char **args)
     if (signals >= 0 && sys(SYS_pipe2, o, O_CLOEXEC, 0, 0, 0) == 0 && sys(SYS_pipe2, e, O_CLOEXEC, 0, 0, 0) == 0)
         child = sys(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (child == 0) start_command(args, o[1], e[1], input);
-    if (child < 0) {
-        write_control("exit", "125\nnot-started\n", 16);
-        return 125;
-    }
+    if (child < 0) return not_started();
     sys(SYS_close, o[1], 0, 0, 0, 0);
     sys(SYS_close, e[1], 0, 0, 0, 0);
     if (input) sys(SYS_close, 3, 0, 0, 0, 0);
@@ -548,8 +554,7 @@ static int monitor(char **args)
 static int exec_into(char **args)
 {
     if (join(setting("BOXLITE_JOIN"), sys(SYS_getpid, 0, 0, 0, 0, 0)) < 0) return 125;
-    close_from(3);
-    become(args, setting("BOXLITE_APPLY_ENV")[0] == '1');
+    become(args);
 }
 
 __attribute__((noreturn, used)) void start(long *stack)
