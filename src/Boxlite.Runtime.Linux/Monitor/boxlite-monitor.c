@@ -237,19 +237,28 @@ static long exec_search(char **argv, char **env)
 }
 
 /*
- * Becomes the command (the one "join, then exec" of Linux ends here), holding no descriptor of the monitor's from 3 up.
- * ARGS is [PREFIX...] COUNT NAME=VALUE... COMMAND [ARG...]. Signals get their default dispositions and an empty mask
- * (both survive exec). With an isolation prefix (unshare, bwrap, nsenter; BOXLITE_APPLY_ENV=0) the prefix runs with the
- * launchers' environment and its innermost wrapper applies the block; without one the command gets exactly the block's
- * variables and is looked up on the block's PATH.
+ * Every signal to its default disposition, none blocked, whatever the spawner left: an ignored signal and the mask
+ * survive exec, and an ignored SIGCHLD would have the kernel reap the command unseen, never telling the monitor.
  */
-__attribute__((noreturn)) static void become(char **args)
+static void default_signals(void)
 {
-    close_from(3);
     long action[4] = {0}, empty = 0;
     for (int s = 1; s <= NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP) sys(SYS_rt_sigaction, s, action, 0, sizeof empty, 0);
     sys(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty, 0);
+}
+
+/*
+ * Becomes the command (the one "join, then exec" of Linux ends here), holding no descriptor of the monitor's from 3 up
+ * and no signal ignored or blocked (the SIGCHLD the monitor blocks for its signalfd neither). ARGS is [PREFIX...] COUNT
+ * NAME=VALUE... COMMAND [ARG...]. With an isolation prefix (unshare, bwrap, nsenter; BOXLITE_APPLY_ENV=0) the prefix
+ * runs with the launchers' environment and its innermost wrapper applies the block; without one the command gets
+ * exactly the block's variables and is looked up on the block's PATH.
+ */
+__attribute__((noreturn)) static void become(char **args)
+{
+    close_from(3);
+    default_signals();
 
     long error;
     char *command = args[0];
@@ -454,6 +463,7 @@ static int monitor(char **args)
     long pid = sys(SYS_getpid, 0, 0, 0, 0, 0);
     sys(SYS_umask, 077, 0, 0, 0, 0);
     if (join(setting("BOXLITE_JOIN"), pid) < 0) return 125;
+    default_signals();
     int input = setting("BOXLITE_STDIN")[0] == '1';
     close_from(input ? 4 : 3);
     ctl = sys(SYS_openat, AT_FDCWD, setting("BOXLITE_CTL"), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0);
