@@ -110,17 +110,8 @@ public sealed class CompiledMonitorTests : MonitorContract
     {
         Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
         using var sandbox = new CgroupSandbox();
-        var platform = sandbox.Platform(CgroupFreezeKillReaper.MethodName);
-        var box = sandbox.NewBox();
-        var cmd = Path.Combine(sandbox.Layout.BoxDirectory(box.Id), BoxCgroups.CommandCgroup);
 
-        // A daemon one level down and one two levels down, each in a session of its own; the command exits once both moved.
-        box = await sandbox.StartWithMonitorAsync(platform, box,
-            $"cmd='{cmd}'; mkdir -p \"$cmd/a/b\" || exit 1; " +
-            "for d in a a/b; do setsid sh -c 'echo $$ > \"$0/cgroup.procs\" && exec sleep 1000' \"$cmd/$d\" </dev/null >/dev/null 2>&1 & done; " +
-            "until read p < \"$cmd/a/cgroup.procs\" && read p < \"$cmd/a/b/cgroup.procs\"; do sleep 0.01; done");
-
-        await CgroupSandbox.WaitUntilAsync(() => ExitStatus.TryRead(box) is not null);
+        var box = await RunDaemonsBelowAsync(sandbox, sandbox.Platform(CgroupFreezeKillReaper.MethodName), "a", "a/b");
 
         Read(box, "exit").Should().Be("0\n\n");
         (await sandbox.MarkedSurvivorsAfterAsync(TimeSpan.FromSeconds(10))).Should().BeEmpty("the monitor's kill covers the command's whole cgroup subtree");
@@ -133,16 +124,8 @@ public sealed class CompiledMonitorTests : MonitorContract
         Assert.SkipUnless(CgroupSandbox.Available, CgroupSandbox.SkipReason);
         using var sandbox = new CgroupSandbox();
         var platform = sandbox.Platform(CgroupFreezeKillReaper.MethodName);
-        var box = sandbox.NewBox();
-        var cmd = Path.Combine(sandbox.Layout.BoxDirectory(box.Id), BoxCgroups.CommandCgroup);
 
-        // A daemon 40 cgroups down, deeper than the monitor's kill looks.
-        box = await sandbox.StartWithMonitorAsync(platform, box,
-            $"d='{cmd}'; i=0; while [ $i -lt 40 ]; do d=$d/d; i=$((i + 1)); done; mkdir -p \"$d\" || exit 1; " +
-            "setsid sh -c 'echo $$ > \"$0/cgroup.procs\" && exec sleep 1000' \"$d\" </dev/null >/dev/null 2>&1 & " +
-            "until read p < \"$d/cgroup.procs\"; do sleep 0.01; done");
-
-        await CgroupSandbox.WaitUntilAsync(() => ExitStatus.TryRead(box) is not null);
+        var box = await RunDaemonsBelowAsync(sandbox, platform, string.Join('/', Enumerable.Repeat("d", 40)));
         var reap = await platform.Reaper.ReapAsync(box, TimeSpan.FromSeconds(20), Token);
 
         Read(box, "exit").Should().Be("0\n\n");
@@ -208,6 +191,23 @@ public sealed class CompiledMonitorTests : MonitorContract
         Read(box, "exit").Should().Be("5\n\n");
         (await LogOfAsync(box)).Select(l => (l.Source, l.Text)).Should().BeEquivalentTo(new[] { (BoxLogSource.StandardOutput, "hi"), (BoxLogSource.StandardError, "oops") });
         (execOutput, execCode).Should().Be(("/usr/bin:/bin\n", 6));
+    }
+
+    /// <summary>
+    /// Runs a detached box with the real monitor whose command makes each of the cgroups <paramref name="below"/> its own,
+    /// starts a daemon (a session of its own, sleeping) in each, and exits once every daemon moved there; returns the box
+    /// when its exit is recorded, with nothing of the runtime having looked at it.
+    /// </summary>
+    private static async Task<BoxContext> RunDaemonsBelowAsync(CgroupSandbox sandbox, IBoxPlatform platform, params string[] below)
+    {
+        var box = sandbox.NewBox();
+        var cmd = Path.Combine(sandbox.Layout.BoxDirectory(box.Id), BoxCgroups.CommandCgroup);
+        box = await sandbox.StartWithMonitorAsync(platform, box,
+            $"cd '{cmd}' && set -- {string.Join(' ', below)} && mkdir -p \"$@\" || exit 1; " +
+            "for d; do setsid sh -c 'echo $$ > \"$0/cgroup.procs\" && exec sleep 1000' \"$PWD/$d\" </dev/null >/dev/null 2>&1 & done; " +
+            "for d; do until read p < \"$d/cgroup.procs\"; do sleep 0.01; done; done");
+        await CgroupSandbox.WaitUntilAsync(() => ExitStatus.TryRead(box) is not null);
+        return box;
     }
 
     /// <summary>The settings of a detached box's monitor without containment, as the runtime would give them.</summary>
