@@ -102,10 +102,12 @@ internal sealed class MonitorProcess : IDisposable
         switch (containment.Kill)
         {
             case CommandKill.CgroupKill kill:
-                settings["BOXLITE_KILL_FILE"] = Path.Combine(kill.CgroupDirectory, "cgroup.kill");
+                settings["BOXLITE_KILL_CGROUP"] = kill.CgroupDirectory;
+                settings["BOXLITE_KILL_METHOD"] = "cgroup.kill";
                 break;
             case CommandKill.FreezeKill kill:
-                settings["BOXLITE_PROCS_FILE"] = Path.Combine(kill.CgroupDirectory, "cgroup.procs");
+                settings["BOXLITE_KILL_CGROUP"] = kill.CgroupDirectory;
+                settings["BOXLITE_KILL_METHOD"] = "cgroup.freeze";
                 break;
             case CommandKill.KeeperKill kill:
                 settings["BOXLITE_KILL_PID_FILE"] = kill.PidFile;

@@ -70,7 +70,10 @@ internal abstract record CommandKill
     /// <summary>Writes <c>1</c> to the <c>cgroup.kill</c> of the command's cgroup (kernel 5.14+).</summary>
     internal sealed record CgroupKill(string CgroupDirectory) : CommandKill;
 
-    /// <summary>Freezes the command's cgroup, SIGKILLs every listed pid once frozen is confirmed, thaws; until empty.</summary>
+    /// <summary>
+    /// Freezes the command's cgroup, SIGKILLs every pid listed in it and in the cgroups below it once frozen is confirmed,
+    /// thaws; until empty.
+    /// </summary>
     internal sealed record FreezeKill(string CgroupDirectory) : CommandKill;
 
     /// <summary>Sends SIGTERM to the process whose pid is the first word of the file: it kills the command's tree (macOS's keeper).</summary>
