@@ -34,7 +34,8 @@ internal sealed class MonitorProcess : IDisposable
 
     private readonly ChildProcess _process;
     private readonly BoxInput? _commandInput;
-    private int _disposed;
+    private readonly Lock _gate = new();
+    private bool _disposed;
 
     private MonitorProcess(ChildProcess process, int pid, BoxInput? commandInput)
     {
@@ -179,22 +180,34 @@ internal sealed class MonitorProcess : IDisposable
         return (plan.CommandPrefix.Count > 0 ? rest : [Shell, "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-exec", .. rest], BoxEnvironment.ForLauncher());
     }
 
-    /// <summary>Lets the command start. A detached monitor's stdin is closed right away: it no longer needs the host.</summary>
+    /// <summary>
+    /// Lets the command start. A detached monitor's stdin is closed right away: it no longer needs the host. Does nothing
+    /// once the handle is disposed.
+    /// </summary>
     public void Go(bool detached)
     {
-        var input = _process.Input!;
-        input.Write("go\n"u8);
-        input.Flush();
-        if (detached)
+        // A command that ends at once can be found ended by another caller, which disposes this handle, before Go returns.
+        lock (_gate)
         {
-            input.Close();
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        // The monitor now writes to its own log; drop our ends of its stdout and stderr.
-        _process.Output.Close();
-        _process.Error.Close();
-        // Fed from this process while the command reads; the feed ends by itself when the command exits.
-        _ = _commandInput?.FeedAsync(_process.CommandInput!, CancellationToken.None);
+            var input = _process.Input!;
+            input.Write("go\n"u8);
+            input.Flush();
+            if (detached)
+            {
+                input.Close();
+            }
+
+            // The monitor now writes to its own log; drop our ends of its stdout and stderr.
+            _process.Output.Close();
+            _process.Error.Close();
+            // Fed from this process while the command reads; the feed ends by itself when the command exits.
+            _ = _commandInput?.FeedAsync(_process.CommandInput!, CancellationToken.None);
+        }
     }
 
     /// <summary>Closes our end of the host pipe without "go": the monitor exits without running the command.</summary>
@@ -203,10 +216,15 @@ internal sealed class MonitorProcess : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        lock (_gate)
         {
-            // Closing stdin is what tells an attached monitor that its host is gone.
-            _process.Dispose();
+            if (!_disposed)
+            {
+                _disposed = true;
+
+                // Closing stdin is what tells an attached monitor that its host is gone.
+                _process.Dispose();
+            }
         }
     }
 
