@@ -162,6 +162,32 @@ public sealed class LifecycleApiTests
     }
 
     [Fact]
+    public async Task An_exec_enumeration_ended_early_leaves_nothing_reading_the_output_it_did_not_take()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        var printed = Path.Combine(f.DirectoryOf(box.Id), "work", "printed");
+        var exec = box.ExecStreamAsync("/bin/sh", ["-c", "seq 1 6000; touch printed; exec sleep 100"], cancellationToken: Deadline);
+
+        await using (var lines = exec.GetAsyncEnumerator(Deadline))
+        {
+            (await lines.MoveNextAsync()).Should().BeTrue();
+
+            // Far more lines wait, in the pipe and the reader's buffer, than the buffer holds.
+            var until = DateTime.UtcNow.AddSeconds(60);
+            while (!File.Exists(printed) && DateTime.UtcNow < until)
+            {
+                await Task.Delay(10, Deadline);
+            }
+
+            File.Exists(printed).Should().BeTrue("the command prints all its lines without waiting for them to be read");
+        }
+
+        var ended = await Task.WhenAny(exec.Pumping, Task.Delay(TimeSpan.FromSeconds(60), Deadline));
+        ended.Should().BeSameAs(exec.Pumping, "the reading of the output stops with the enumeration");
+    }
+
+    [Fact]
     public async Task Exec_reads_the_input_it_is_given()
     {
         await using var f = new RuntimeFixture();

@@ -1,4 +1,7 @@
+using System.Diagnostics.Metrics;
 using Boxlite.Runtime.Tests.Fakes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Boxlite.Runtime.Tests;
@@ -95,9 +98,8 @@ public sealed class LifecycleTests
         var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap 'echo got-term; exit 3' TERM; echo ready; while :; do sleep 0.05; done"), Deadline);
         await BoxWaits.ForLogLineAsync(box, "ready");
 
-        var report = await box.StopAsync(TimeSpan.FromSeconds(10), Deadline);
+        await box.StopAsync(TimeSpan.FromSeconds(10), Deadline);
 
-        report.Survivors.Should().BeEmpty();
         var info = await box.RefreshAsync(Deadline);
         info.State.Should().Be(BoxState.Exited);
         info.ExitCode.Should().Be(3);
@@ -176,6 +178,26 @@ public sealed class LifecycleTests
         (await f.Store.GetAsync(box.Id, Deadline)).Should().BeNull();
         Directory.Exists(f.DirectoryOf(box.Id)).Should().BeFalse();
         Posix.GroupMembers(box.Info.Monitor!.Pid).Should().BeEmpty();
+    }
+
+    [Fact]
+    public async Task Every_reap_of_a_force_remove_is_counted_and_timed()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var reaps = new MetricCollector<long>(meters, BoxliteDiagnostics.SourceName, BoxliteDiagnostics.ReapsCounter);
+        using var durations = new MetricCollector<double>(meters, BoxliteDiagnostics.SourceName, BoxliteDiagnostics.ReapDurationHistogram);
+        using var killed = new MetricCollector<long>(meters, BoxliteDiagnostics.SourceName, BoxliteDiagnostics.ProcessesKilledCounter);
+        await using var f = new RuntimeFixture();
+        await using var runtime = new BoxRuntime(f.Options, f.Store, f.Platform, metrics: BoxliteMetrics.From(meters));
+        var box = await runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+
+        var report = await runtime.RemoveAsync(box.Id, force: true, Deadline);
+
+        f.Platform.Reaps.Should().BeGreaterThan(1, "the stop reaps the box, then the removal its leftover containment");
+        reaps.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(f.Platform.Reaps);
+        durations.GetMeasurementSnapshot().Should().HaveCount(f.Platform.Reaps);
+        killed.GetMeasurementSnapshot().Sum(m => m.Value).Should().Be(report!.ProcessesKilled);
     }
 
     [Fact]
@@ -275,6 +297,46 @@ public sealed class LifecycleTests
         await box.StopAsync(TimeSpan.FromSeconds(5), Deadline);
 
         (await box.RefreshAsync(Deadline)).State.Should().Be(BoxState.Exited);
+    }
+
+    [Fact]
+    public async Task A_pause_whose_record_cannot_be_written_leaves_the_box_running_as_recorded()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        f.Store.FailWrites = record => record.State == BoxState.Paused;
+
+        await box.Invoking(b => b.PauseAsync(Deadline)).Should().ThrowAsync<BoxStoreException>();
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Running);
+        f.Platform.IsFrozen(box.Id).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_pause_whose_freeze_fails_leaves_the_box_thawed_and_running_as_recorded()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        f.Platform.FreezeFailure = new TimeoutException("the box did not report frozen");
+
+        await box.Invoking(b => b.PauseAsync(Deadline)).Should().ThrowAsync<TimeoutException>();
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Running);
+        f.Platform.IsFrozen(box.Id).Should().BeFalse();
+    }
+
+    [Fact]
+    public async Task A_resume_whose_record_cannot_be_written_leaves_the_box_paused_as_recorded()
+    {
+        await using var f = new RuntimeFixture();
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("sleep 100"), Deadline);
+        await box.PauseAsync(Deadline);
+        f.Store.FailWrites = record => record.State == BoxState.Running;
+
+        await box.Invoking(b => b.ResumeAsync(Deadline)).Should().ThrowAsync<BoxStoreException>();
+
+        (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Paused);
+        f.Platform.IsFrozen(box.Id).Should().BeTrue();
     }
 
     [Fact]

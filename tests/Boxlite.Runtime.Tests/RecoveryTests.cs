@@ -96,10 +96,11 @@ public sealed class RecoveryTests
         await using var f = new RuntimeFixture();
         var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; while :; do sleep 0.05; done"), Deadline);
         var running = await f.Store.GetAsync(box.Id, Deadline);
-        f.Store.Put(running! with { State = BoxState.Stopping, Owner = DeadProcess });
+        f.Store.Put(running! with { State = BoxState.Stopping, Holder = DeadProcess });
 
-        await f.Runtime.RecoverAsync(Deadline);
+        var report = await f.Runtime.RecoverAsync(Deadline);
 
+        report.Should().Be(new RecoveryReport { FinishedStops = 1 });
         (await f.Store.GetAsync(box.Id, Deadline))!.State.Should().Be(BoxState.Exited);
         Posix.GroupMembers(box.Info.Monitor!.Pid).Should().BeEmpty();
     }

@@ -27,8 +27,8 @@ internal static partial class Log
     [LoggerMessage(1006, LogLevel.Debug, "Box {Id} removed")]
     public static partial void BoxRemoved(ILogger logger, BoxId id);
 
-    [LoggerMessage(1007, LogLevel.Information, "Recovery: {Running} running, {Exited} exited, {Orphans} orphaned attached reaped, {HalfCreated} half-created cleaned, {Unrecorded} unrecorded reaped, {AutoRemoved} auto-removed, {Unknown} unknown")]
-    public static partial void Recovered(ILogger logger, int running, int exited, int orphans, int halfCreated, int unrecorded, int autoRemoved, int unknown);
+    [LoggerMessage(1007, LogLevel.Information, "Recovery: {Running} running, {Exited} exited, {Orphans} orphaned attached reaped, {HalfCreated} half-created cleaned, {FinishedStops} stops finished, {Unrecorded} unrecorded reaped, {AutoRemoved} auto-removed, {Unknown} unknown")]
+    public static partial void Recovered(ILogger logger, int running, int exited, int orphans, int halfCreated, int finishedStops, int unrecorded, int autoRemoved, int unknown);
 
     [LoggerMessage(1008, LogLevel.Warning, "Recovery could not reconcile box {Id}: {Message}")]
     public static partial void RecoveryProblem(ILogger logger, BoxId id, string message, Exception? exception);
@@ -38,6 +38,9 @@ internal static partial class Log
 
     [LoggerMessage(1010, LogLevel.Warning, "Stopping attached box {Id} on shutdown failed: {Message}")]
     public static partial void ShutdownStopFailed(ILogger logger, BoxId id, string message, Exception exception);
+
+    [LoggerMessage(1011, LogLevel.Warning, "Box {Id}: a failed pause or resume could not be undone: {Message}")]
+    public static partial void FreezeUndoFailed(ILogger logger, BoxId id, string message, Exception exception);
 
     [LoggerMessage(1100, LogLevel.Information, "Reaper {Reaper} ({Guarantee}, {Origin}) selected, {Why}: {Reason}")]
     public static partial void ReaperSelected(ILogger logger, string reaper, ReapGuarantee guarantee, string origin, string why, string reason);

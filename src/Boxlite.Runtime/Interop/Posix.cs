@@ -30,6 +30,13 @@ internal static unsafe partial class Posix
     internal static readonly int O_CLOEXEC = IsMacOS ? 0x1000000 : 0x80000;
     internal static readonly int O_NOCTTY = IsMacOS ? 0x20000 : 0x100;
 
+    // Pipes written without blocking (used on Linux only: its numbers).
+    internal const int EAGAIN = 11;
+    internal const int F_GETFL = 3;
+    internal const int F_SETFL = 4;
+    internal const short POLLIN = 0x1;
+    internal const short POLLOUT = 0x4;
+
     // posix_spawn (used on Linux only: glibc's numbers).
     internal const short POSIX_SPAWN_SETSIGDEF = 0x04;
     internal const short POSIX_SPAWN_SETSIGMASK = 0x08;
@@ -69,6 +76,15 @@ internal static unsafe partial class Posix
 
     [LibraryImport("libc", SetLastError = true)]
     internal static partial int pipe2(int* fds, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial nint write(int fd, byte* buffer, nint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    internal static partial int poll(PollFd* fds, nuint count, int timeout);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fcntl(int fd, int command, int argument);
 
     [LibraryImport("libc")]
     internal static partial int posix_spawn(int* pid, byte* path, void* fileActions, void* attributes, byte** argv, byte** envp);
@@ -131,6 +147,13 @@ internal static unsafe partial class Posix
 
     internal static int LastErrno => Marshal.GetLastPInvokeError();
 
+    /// <summary>Makes writes and reads of <paramref name="fd"/> return at once instead of waiting; false on failure.</summary>
+    internal static bool SetNonBlocking(int fd)
+    {
+        var flags = fcntl(fd, F_GETFL, 0);
+        return flags >= 0 && fcntl(fd, F_SETFL, flags | O_NONBLOCK) == 0;
+    }
+
     internal static string Describe(int errno) => $"{Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})";
 
     /// <summary>The file type bits (<c>S_IFMT</c>) of an open descriptor, or -1.</summary>
@@ -151,6 +174,14 @@ internal static unsafe partial class Posix
             ? (RuntimeInformation.ProcessArchitecture == Architecture.X64 ? stat_x64(path, buffer) : stat_arm64(path, buffer)) == 0
             : statx(AT_FDCWD, path, 0, STATX_TYPE, buffer) == 0;
         return ok ? TypeBits(buffer) : -1;
+    }
+
+    /// <summary>One descriptor <c>poll</c> watches.</summary>
+    internal struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Revents;
     }
 
     private static int TypeBits(byte* buffer) =>

@@ -26,20 +26,21 @@ internal static class BoxExec
     }
 
     /// <summary>
-    /// The lines of the process's stdout and stderr as they come, until both end. Bounded: a slow reader holds the
-    /// command back through its pipes instead of buffering without limit.
+    /// The lines of the process's stdout and stderr as they come, until both end or <paramref name="stop"/> fires
+    /// (then <see cref="ExecOutput.Pumping"/> completes). Bounded: a slow reader holds the command back through its pipes
+    /// instead of buffering without limit, and one that stops reading must stop the pumps too.
     /// </summary>
-    public static ChannelReader<BoxLogLine> ReadLines(ChildProcess process)
+    public static ExecOutput ReadLines(ChildProcess process, CancellationToken stop)
     {
         var output = Channel.CreateBounded<BoxLogLine>(new BoundedChannelOptions(1024) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         var pumps = Task.WhenAll(
-            PumpAsync(process.Output, BoxLogSource.StandardOutput, output.Writer),
-            PumpAsync(process.Error, BoxLogSource.StandardError, output.Writer));
-        _ = pumps.ContinueWith(_ => output.Writer.TryComplete(), TaskScheduler.Default);
-        return output.Reader;
+            PumpAsync(process.Output, BoxLogSource.StandardOutput, output.Writer, stop),
+            PumpAsync(process.Error, BoxLogSource.StandardError, output.Writer, stop));
+        var pumping = pumps.ContinueWith(_ => output.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.None, TaskScheduler.Default);
+        return new ExecOutput(output.Reader, pumping);
     }
 
-    private static async Task PumpAsync(Stream stream, BoxLogSource source, ChannelWriter<BoxLogLine> writer)
+    private static async Task PumpAsync(Stream stream, BoxLogSource source, ChannelWriter<BoxLogLine> writer, CancellationToken stop)
     {
         var splitter = new LineSplitter(source);
         var buffer = new byte[BoxLogReader.ChunkBytes];
@@ -49,7 +50,7 @@ internal static class BoxExec
             int read;
             do
             {
-                read = await stream.ReadAsync(buffer).ConfigureAwait(false);
+                read = await stream.ReadAsync(buffer, stop).ConfigureAwait(false);
                 if (read > 0)
                 {
                     splitter.Add(buffer.AsSpan(0, read), lines);
@@ -61,7 +62,7 @@ internal static class BoxExec
 
                 foreach (var line in lines)
                 {
-                    await writer.WriteAsync(line).ConfigureAwait(false);
+                    await writer.WriteAsync(line, stop).ConfigureAwait(false);
                 }
 
                 lines.Clear();
@@ -70,3 +71,8 @@ internal static class BoxExec
         }
     }
 }
+
+/// <summary>The output of an exec as lines, and the pumps that read it.</summary>
+/// <param name="Lines">Both streams' lines in arrival order.</param>
+/// <param name="Pumping">Completes once nothing reads the process's output any more.</param>
+internal sealed record ExecOutput(ChannelReader<BoxLogLine> Lines, Task Pumping);

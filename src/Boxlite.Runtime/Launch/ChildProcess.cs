@@ -29,7 +29,7 @@ internal sealed class ChildProcess : IDisposable
 
     public int Pid { get; }
 
-    /// <summary>The host end of its stdin, or null when its stdin is <c>/dev/null</c>.</summary>
+    /// <summary>The host end of its stdin (on Linux an <see cref="InputPipe"/>), or null when its stdin is <c>/dev/null</c>.</summary>
     public Stream? Input { get; }
 
     /// <summary>The host end of the pipe on its descriptor 3 (a monitor's command's stdin), when asked for.</summary>
@@ -101,6 +101,12 @@ internal sealed class ChildProcess : IDisposable
                 {
                     throw new IOException($"pipe2: {Posix.Describe(Posix.LastErrno)}");
                 }
+
+                // The ends this process writes the child's input through never block it (see InputPipe).
+                if (i is 0 or 6 && !Posix.SetNonBlocking(fds[i + 1]))
+                {
+                    throw new IOException($"fcntl: {Posix.Describe(Posix.LastErrno)}");
+                }
             }
 
             _ = Posix.posix_spawn_file_actions_init(actions);
@@ -155,9 +161,11 @@ internal sealed class ChildProcess : IDisposable
                 }
             }
 
-            var input = redirectInput ? HostEnd(ref fds[1], FileAccess.Write) : null;
-            var command = commandInput ? HostEnd(ref fds[7], FileAccess.Write) : null;
-            return new ChildProcess(pid, input, HostEnd(ref fds[2], FileAccess.Read), HostEnd(ref fds[4], FileAccess.Read), exited, commandInput: command);
+            var input = redirectInput ? new InputPipe(HostEnd(ref fds[1])) : null;
+            var command = commandInput ? new InputPipe(HostEnd(ref fds[7])) : null;
+            var stdout = new FileStream(HostEnd(ref fds[2]), FileAccess.Read, bufferSize: 0);
+            var stderr = new FileStream(HostEnd(ref fds[4]), FileAccess.Read, bufferSize: 0);
+            return new ChildProcess(pid, input, stdout, stderr, exited, commandInput: command);
         }
         finally
         {
@@ -218,11 +226,11 @@ internal sealed class ChildProcess : IDisposable
             process);
     }
 
-    private static FileStream HostEnd(ref int fd, FileAccess access)
+    private static SafeFileHandle HostEnd(ref int fd)
     {
         var handle = new SafeFileHandle(fd, ownsHandle: true);
         fd = -1;
-        return new FileStream(handle, access, bufferSize: 0);
+        return handle;
     }
 
     private static unsafe byte** NullTerminated(IReadOnlyList<string> values, List<nint> strings)

@@ -108,10 +108,11 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info, Task<BoxOutcome?>? o
     public BoxExecution ExecStreamAsync(string command, IReadOnlyList<string> args, BoxInput? stdin = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
-        return new BoxExecution((exited, token) => ExecLinesAsync(command, args ?? [], stdin, exited, token), cancellationToken);
+        return new BoxExecution((execution, token) => ExecLinesAsync(command, args ?? [], stdin, execution, token), cancellationToken);
     }
 
-    private async IAsyncEnumerable<BoxLogLine> ExecLinesAsync(string command, IReadOnlyList<string> args, BoxInput? stdin, Action<int> exited, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private async IAsyncEnumerable<BoxLogLine> ExecLinesAsync(
+        string command, IReadOnlyList<string> args, BoxInput? stdin, BoxExecution execution, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var options = Info.Options with { Command = command, Args = args };
         BoxRuntime.ThrowIfInvalid(options.Validate());
@@ -125,17 +126,20 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info, Task<BoxOutcome?>? o
         BoxRuntime.ThrowIfInvalid(BoxEnvironment.CommandProblems(current.Options, command, context.CommandDirectory));
         var plan = await runtime.Platform.PrepareExecAsync(context, cancellationToken).ConfigureAwait(false);
         using var process = BoxExec.Start(context, plan, command, args, redirectInput: stdin is not null);
-        var feeding = stdin is null ? Task.CompletedTask : stdin.FeedAsync(process.Input!, cancellationToken);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var feeding = stdin is null ? Task.CompletedTask : stdin.FeedAsync(process.Input!, stop.Token);
+        var output = BoxExec.ReadLines(process, stop.Token);
+        execution.Pumping = output.Pumping;
 
         var done = false;
         try
         {
-            await foreach (var line in BoxExec.ReadLines(process).ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var line in output.Lines.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
                 yield return line;
             }
 
-            exited(await process.Exited.WaitAsync(cancellationToken).ConfigureAwait(false));
+            execution.Exited(await process.Exited.WaitAsync(cancellationToken).ConfigureAwait(false));
             done = true;
         }
         finally
@@ -147,6 +151,8 @@ internal sealed class Box(BoxRuntime runtime, BoxInfo info, Task<BoxOutcome?>? o
                 process.Kill();
             }
 
+            // Nothing that feeds or reads the process outlives the enumeration, whatever of its tree holds the pipes.
+            await stop.CancelAsync().ConfigureAwait(false);
             await feeding.ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
     }

@@ -8,12 +8,12 @@ namespace Boxlite.Runtime;
 /// </summary>
 public sealed class BoxExecution : IAsyncEnumerable<BoxLogLine>
 {
-    private readonly Func<Action<int>, CancellationToken, IAsyncEnumerable<BoxLogLine>> _run;
+    private readonly Func<BoxExecution, CancellationToken, IAsyncEnumerable<BoxLogLine>> _run;
     private readonly CancellationToken _cancellationToken;
     private int _enumerated;
     private int? _exitCode;
 
-    internal BoxExecution(Func<Action<int>, CancellationToken, IAsyncEnumerable<BoxLogLine>> run, CancellationToken cancellationToken)
+    internal BoxExecution(Func<BoxExecution, CancellationToken, IAsyncEnumerable<BoxLogLine>> run, CancellationToken cancellationToken)
     {
         _run = run;
         _cancellationToken = cancellationToken;
@@ -22,6 +22,11 @@ public sealed class BoxExecution : IAsyncEnumerable<BoxLogLine>
     /// <summary>The exit code (128 + signal when a signal ended it), once the output was enumerated to its end.</summary>
     /// <exception cref="InvalidOperationException">The enumeration has not reached the end.</exception>
     public int ExitCode => _exitCode ?? throw new InvalidOperationException("the command has not finished: enumerate its output to the end first");
+
+    /// <summary>The reading of the command's output, once enumerated: it completes when nothing reads it any more.</summary>
+    internal Task Pumping { get; set; } = Task.CompletedTask;
+
+    internal void Exited(int exitCode) => _exitCode = exitCode;
 
     /// <inheritdoc />
     public IAsyncEnumerator<BoxLogLine> GetAsyncEnumerator(CancellationToken cancellationToken = default)
@@ -32,6 +37,6 @@ public sealed class BoxExecution : IAsyncEnumerable<BoxLogLine>
         }
 
         // The token given at the call and the enumerator's token both cancel (the iterator combines them).
-        return _run(code => _exitCode = code, _cancellationToken).GetAsyncEnumerator(cancellationToken);
+        return _run(this, _cancellationToken).GetAsyncEnumerator(cancellationToken);
     }
 }

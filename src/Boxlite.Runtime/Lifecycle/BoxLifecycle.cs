@@ -293,28 +293,60 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         }
     }
 
-    /// <summary>Running → Paused: every process of the box frozen.</summary>
+    /// <summary>
+    /// Running → Paused: every process of the box frozen. The record says Paused before anything freezes, and is taken
+    /// back once the box is thawed again when the freeze fails: a record that says Running never hides a frozen box
+    /// (a stop of a Running box does not thaw it, and a frozen command cannot act on its stop signal). Should this
+    /// process die in between, the record says Paused over a running box, which a resume or a stop puts right.
+    /// </summary>
     public async Task<BoxInfo> PauseAsync(BoxId id, CancellationToken cancellationToken)
     {
         var current = await RequireAsync(id, BoxState.Running, "only a running box can be paused", cancellationToken).ConfigureAwait(false);
-        await Platform.SetFrozenAsync(_runtime.Context(current), true, cancellationToken).ConfigureAwait(false);
         var paused = await Store.TryUpdateAsync(current with { State = BoxState.Paused }, cancellationToken).ConfigureAwait(false);
         if (paused is null)
         {
-            await Platform.SetFrozenAsync(_runtime.Context(current), false, CancellationToken.None).ConfigureAwait(false);
             var now = await LookAsync(id, cancellationToken).ConfigureAwait(false) ?? throw new BoxNotFoundException(id.Value);
             throw new InvalidBoxStateException(id, now.State, "its state changed while pausing");
+        }
+
+        try
+        {
+            await Platform.SetFrozenAsync(_runtime.Context(paused), true, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            // A platform that cannot freeze froze nothing.
+            if (e is PlatformCapabilityException || await TrySetFrozenAsync(paused, false).ConfigureAwait(false))
+            {
+                await TryUpdateQuietlyAsync(paused with { State = BoxState.Running }).ConfigureAwait(false);
+            }
+
+            throw;
         }
 
         return paused;
     }
 
-    /// <summary>Paused → Running: the box thawed.</summary>
+    /// <summary>
+    /// Paused → Running: the box thawed, then recorded Running. When the record cannot be written the box is frozen
+    /// again, so a failed resume leaves it paused, as its record says.
+    /// </summary>
     public async Task<BoxInfo> ResumeAsync(BoxId id, CancellationToken cancellationToken)
     {
         var current = await RequireAsync(id, BoxState.Paused, "only a paused box can be resumed", cancellationToken).ConfigureAwait(false);
         await Platform.SetFrozenAsync(_runtime.Context(current), false, cancellationToken).ConfigureAwait(false);
-        return await Store.TryUpdateAsync(current with { State = BoxState.Running }, cancellationToken).ConfigureAwait(false)
+        BoxInfo? running;
+        try
+        {
+            running = await Store.TryUpdateAsync(current with { State = BoxState.Running }, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await TrySetFrozenAsync(current, true).ConfigureAwait(false);
+            throw;
+        }
+
+        return running
             ?? await LookAsync(id, cancellationToken).ConfigureAwait(false)
             ?? throw new BoxNotFoundException(id.Value);
     }
@@ -363,7 +395,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
             }
 
             // Final (or never started): the reap is idempotent and removes leftover containment.
-            var leftover = await Platform.Reaper.ReapAsync(_runtime.Context(info), _runtime.Options.ReapTimeout, cancellationToken).ConfigureAwait(false);
+            var leftover = await ReapAsync(info, cancellationToken).ConfigureAwait(false);
             report ??= leftover.ProcessesKilled > 0 ? leftover : null;
             _runtime.Crash("remove:after-reap");
             if (await Store.TryDeleteAsync(info.Id, info.Version, cancellationToken).ConfigureAwait(false))
@@ -487,7 +519,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         _closing.Dispose();
     }
 
-    /// <summary>Reaps the box's tree through the platform's reaper, with telemetry.</summary>
+    /// <summary>Reaps the box's tree through the platform's reaper, with telemetry: every reap of the runtime comes here.</summary>
     public async Task<ReapReport> ReapAsync(BoxInfo info, CancellationToken cancellationToken)
     {
         using var activity = BoxliteDiagnostics.ActivitySource.StartActivity("boxlite.reap");
@@ -818,6 +850,34 @@ internal sealed class BoxLifecycle : IAsyncDisposable
             {
                 ForgetMonitor(id);
             }
+        }
+    }
+
+    /// <summary>Undoes the freeze or thaw of a pause or resume that failed after it; false when that failed too.</summary>
+    private async Task<bool> TrySetFrozenAsync(BoxInfo info, bool frozen)
+    {
+        try
+        {
+            await Platform.SetFrozenAsync(_runtime.Context(info), frozen, CancellationToken.None).ConfigureAwait(false);
+            return true;
+        }
+        catch (Exception e) when (e is BoxliteException or IOException or UnauthorizedAccessException or TimeoutException)
+        {
+            Log.FreezeUndoFailed(_runtime.Logger, info.Id, e.Message, e);
+            return false;
+        }
+    }
+
+    /// <summary>Takes a record back after a failure, which stays the one reported.</summary>
+    private async Task TryUpdateQuietlyAsync(BoxInfo info)
+    {
+        try
+        {
+            await Store.TryUpdateAsync(info, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (BoxliteException)
+        {
+            // The record keeps saying Paused, which never hides a frozen box.
         }
     }
 

@@ -23,8 +23,9 @@ public interface IBox
     /// </summary>
     /// <param name="stdin">
     /// What the command reads on its stdin (null: <c>/dev/null</c>). It is fed from this process as the command reads,
-    /// then closed (end of file); a command that exits before reading it all does not get the rest. A detached box's
-    /// input ends when it is fully written or when this process ends, whichever comes first.
+    /// then closed (end of file); a command that exits before reading it all does not get the rest. The input ends when
+    /// it is fully written, when the box's exit is noticed or the box removed, or when the runtime is disposed (or this
+    /// process ends), whichever comes first, even while a process the command left behind holds it unread.
     /// </param>
     /// <param name="cancellationToken">Cancels the start; the box is then <see cref="BoxState.Failed"/>.</param>
     /// <exception cref="PlatformCapabilityException">

@@ -98,6 +98,9 @@ public sealed record RecoveryReport
     /// <summary>Half-created or half-started boxes cleaned up.</summary>
     public int CleanedHalfCreated { get; init; }
 
+    /// <summary>Stops whose stopping process died half-way, finished: the box reaped and its exit recorded.</summary>
+    public int FinishedStops { get; init; }
+
     /// <summary>Containments (cgroups) with no record that were reaped and removed.</summary>
     public int ReapedUnrecorded { get; init; }
 

@@ -13,6 +13,7 @@ internal sealed class Recovery(BoxRuntime runtime)
     private int _exited;
     private int _orphans;
     private int _halfCreated;
+    private int _finishedStops;
     private int _unrecorded;
     private int _autoRemoved;
     private int _unknown;
@@ -39,11 +40,12 @@ internal sealed class Recovery(BoxRuntime runtime)
             MarkedExited = _exited,
             ReapedOrphans = _orphans,
             CleanedHalfCreated = _halfCreated,
+            FinishedStops = _finishedStops,
             ReapedUnrecorded = _unrecorded,
             AutoRemoved = _autoRemoved,
             MarkedUnknown = _unknown,
         };
-        Log.Recovered(runtime.Logger, _running, _exited, _orphans, _halfCreated, _unrecorded, _autoRemoved, _unknown);
+        Log.Recovered(runtime.Logger, _running, _exited, _orphans, _halfCreated, _finishedStops, _unrecorded, _autoRemoved, _unknown);
         return report;
     }
 
@@ -61,6 +63,9 @@ internal sealed class Recovery(BoxRuntime runtime)
                 break;
             case Reconciled.OrphanReaped:
                 _orphans++;
+                break;
+            case Reconciled.StopFinished:
+                _finishedStops++;
                 break;
             case Reconciled.ExitNoticed when after?.State == BoxState.Unknown:
                 _unknown++;

@@ -31,7 +31,7 @@ public sealed class BoxInput
 
     /// <summary>
     /// Copies the input to <paramref name="destination"/> and closes it. A command that exits (or closes its input)
-    /// before reading everything simply does not get the rest.
+    /// before reading everything simply does not get the rest, nor does one whose feeding is cancelled.
     /// </summary>
     internal async Task FeedAsync(Stream destination, CancellationToken cancellationToken)
     {
@@ -40,9 +40,9 @@ public sealed class BoxInput
             await _copy(destination, cancellationToken).ConfigureAwait(false);
             await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException)
         {
-            // The reading end is closed: the command no longer reads, or the host let go of the box's monitor.
+            // The reading end is closed (the command no longer reads), or the host stopped feeding or let go of the pipe.
         }
         finally
         {

@@ -18,7 +18,10 @@ public enum ReapGuarantee
 /// <param name="Reason">Why it can or cannot.</param>
 public sealed record ReaperSupport(bool IsSupported, string Reason);
 
-/// <summary>What a reap did.</summary>
+/// <summary>
+/// What a reap did. A reap returns only once none of the box's processes is left; one that cannot confirm that throws
+/// <see cref="ReapTimeoutException"/>, which names the survivors.
+/// </summary>
 public sealed record ReapReport
 {
     /// <summary>The reaper (method) used.</summary>
@@ -29,9 +32,6 @@ public sealed record ReapReport
 
     /// <summary>Time from the start of the reap until it was confirmed.</summary>
     public required TimeSpan Duration { get; init; }
-
-    /// <summary>Processes still present at the end (empty when confirmed).</summary>
-    public IReadOnlyList<BoxProcessInfo> Survivors { get; init; } = [];
 
     /// <summary>True when the containment (cgroup directory) was removed.</summary>
     public bool ContainmentRemoved { get; init; }

@@ -35,6 +35,7 @@ internal sealed class MonitorProcess : IDisposable
     private readonly ChildProcess _process;
     private readonly BoxInput? _commandInput;
     private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _stopFeeding = new();
     private bool _disposed;
 
     private MonitorProcess(ChildProcess process, int pid, BoxInput? commandInput)
@@ -205,8 +206,9 @@ internal sealed class MonitorProcess : IDisposable
             // The monitor now writes to its own log; drop our ends of its stdout and stderr.
             _process.Output.Close();
             _process.Error.Close();
-            // Fed from this process while the command reads; the feed ends by itself when the command exits.
-            _ = _commandInput?.FeedAsync(_process.CommandInput!, CancellationToken.None);
+            // Fed from this process while the command reads, until every reader is gone or this handle is disposed (the box
+            // is final, removed, or its runtime closed), whatever the box left holding the pipe.
+            _ = _commandInput?.FeedAsync(_process.CommandInput!, _stopFeeding.Token);
         }
     }
 
@@ -223,6 +225,7 @@ internal sealed class MonitorProcess : IDisposable
                 _disposed = true;
 
                 // Closing stdin is what tells an attached monitor that its host is gone.
+                _stopFeeding.Cancel();
                 _process.Dispose();
             }
         }

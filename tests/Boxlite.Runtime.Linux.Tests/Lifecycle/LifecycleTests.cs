@@ -72,13 +72,12 @@ public sealed class LifecycleTests
         var box = await home.Runtime.RunAsync(home.Sh("trap 'echo trapped; exit 42' TERM; echo ready; while :; do sleep 0.05; done", isolation), Token);
         await BoxWaits.ForLogLineAsync(box, "ready");
 
-        var report = await box.StopAsync(TimeSpan.FromSeconds(10), Token);
+        await box.StopAsync(TimeSpan.FromSeconds(10), Token);
 
         var info = await box.RefreshAsync(Token);
         info.State.Should().Be(BoxState.Exited);
         info.ExitCode.Should().Be(42);
         info.KilledBy.Should().BeNull();
-        report.Survivors.Should().BeEmpty();
         home.CountMarked().Should().Be(0);
         Directory.Exists(home.V2BoxDirectory(box.Id)).Should().BeFalse();
     }
@@ -234,25 +233,27 @@ public sealed class LifecycleTests
         var report = await home.Runtime.RemoveAsync(box.Id.Value, force: true, Token);
 
         report!.ProcessesKilled.Should().BeGreaterThanOrEqualTo(1000);
-        report.Survivors.Should().BeEmpty();
         home.CountMarked().Should().Be(0);
         home.LeftoverCgroups().Should().BeEmpty();
     }
 
-    /// <summary>What recovery must leave of the box after its host was SIGKILLed at each step (null: no record).</summary>
-    private static readonly Dictionary<string, BoxState?> AfterRecovery = new()
+    /// <summary>
+    /// What recovery must leave of the box after its host was SIGKILLed at each step (null: no record), and what it
+    /// must report having done.
+    /// </summary>
+    private static readonly Dictionary<string, (BoxState? State, RecoveryReport Report)> AfterRecovery = new()
     {
-        // The creator died before it could return the box: a valid, never-started record.
-        ["create:after-insert"] = BoxState.Created,
-        ["start:after-prepare"] = BoxState.Failed,
-        ["start:after-launch"] = BoxState.Failed,
+        // The creator died before it could return the box: a valid, never-started record, left alone.
+        ["create:after-insert"] = (BoxState.Created, new RecoveryReport()),
+        ["start:after-prepare"] = (BoxState.Failed, new RecoveryReport { CleanedHalfCreated = 1 }),
+        ["start:after-launch"] = (BoxState.Failed, new RecoveryReport { CleanedHalfCreated = 1 }),
 
         // Recorded Running, but the monitor never got "go": it exits 125 without running the command.
-        ["start:after-running"] = BoxState.Exited,
-        ["stop:after-stopping"] = BoxState.Exited,
-        ["stop:after-reap"] = BoxState.Exited,
-        ["remove:after-reap"] = BoxState.Exited,
-        ["remove:after-record"] = null,
+        ["start:after-running"] = (BoxState.Exited, new RecoveryReport { MarkedExited = 1 }),
+        ["stop:after-stopping"] = (BoxState.Exited, new RecoveryReport { FinishedStops = 1 }),
+        ["stop:after-reap"] = (BoxState.Exited, new RecoveryReport { FinishedStops = 1 }),
+        ["remove:after-reap"] = (BoxState.Exited, new RecoveryReport()),
+        ["remove:after-record"] = (null, new RecoveryReport()),
     };
 
     public static TheoryData<string, bool> CrashPoints()
@@ -292,7 +293,8 @@ public sealed class LifecycleTests
 
         var records = await home.Runtime.Store.ListAsync(Token);
         var because = $"after a crash at {point}; recovery: {report}";
-        if (AfterRecovery[point] is { } expected)
+        report.Should().Be(AfterRecovery[point].Report, because);
+        if (AfterRecovery[point].State is { } expected)
         {
             var record = records.Should().ContainSingle(because).Subject;
             record.State.Should().Be(expected, because);

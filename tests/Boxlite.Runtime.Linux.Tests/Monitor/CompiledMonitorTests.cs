@@ -51,7 +51,7 @@ public sealed class CompiledMonitorTests : MonitorContract
         using var exec = BoxExec.Start(box, Plan, "/bin/sh", ["-c", "cat; echo end; exit 3"], redirectInput: true);
 
         await BoxInput.FromStream(input).FeedAsync(exec.Input!, Token);
-        var lines = await BoxExec.ReadLines(exec).ReadAllAsync(Token).ToListAsync(Token);
+        var lines = await BoxExec.ReadLines(exec, Token).Lines.ReadAllAsync(Token).ToListAsync(Token);
 
         (await exec.Exited.WaitAsync(Generous, Token)).Should().Be(3);
         lines.Select(l => l.Text).Should().Equal("one", "two", "end");

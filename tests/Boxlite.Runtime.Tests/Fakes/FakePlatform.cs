@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using Boxlite.Runtime.Platform;
@@ -15,6 +16,8 @@ namespace Boxlite.Runtime.Tests.Fakes;
 internal sealed class FakePlatform : IBoxPlatform
 {
     private readonly string? _boxesDirectory;
+    private readonly ConcurrentDictionary<BoxId, bool> _frozen = new();
+    private int _reaps;
 
     /// <param name="boxesDirectory">Where box directories live, so that <see cref="ListContainedBoxesAsync"/> finds registered groups.</param>
     /// <param name="context">When given, the reaper is picked as a real platform picks it, among its own and the context's registered ones.</param>
@@ -37,6 +40,15 @@ internal sealed class FakePlatform : IBoxPlatform
     public ProcessIdentity CurrentProcess { get; set; } = IdentityOf(Environment.ProcessId)!;
 
     public PlatformCapabilityException? Refusal { get; set; }
+
+    /// <summary>When set, a freeze throws it (after freezing, as a freeze that times out does).</summary>
+    public Exception? FreezeFailure { get; set; }
+
+    /// <summary>True while the box is frozen, as the runtime last asked.</summary>
+    public bool IsFrozen(BoxId id) => _frozen.TryGetValue(id, out var frozen) && frozen;
+
+    /// <summary>How many reaps the reaper has done.</summary>
+    public int Reaps => _reaps;
 
     /// <summary>Boxes this platform was asked to prepare.</summary>
     public List<BoxId> Prepared { get; } = [];
@@ -129,12 +141,13 @@ internal sealed class FakePlatform : IBoxPlatform
 
     public ValueTask SetFrozenAsync(BoxContext box, bool frozen, CancellationToken cancellationToken)
     {
+        _frozen[box.Id] = frozen;
         if (ProvenGroup(box) is { } group)
         {
             Posix.kill(-group, frozen ? 19 : 18);
         }
 
-        return ValueTask.CompletedTask;
+        return frozen && FreezeFailure is { } failure ? ValueTask.FromException(failure) : ValueTask.CompletedTask;
     }
 
     public ValueTask<BoxMetrics> GetMetricsAsync(BoxContext box, CancellationToken cancellationToken) =>
@@ -225,6 +238,7 @@ internal sealed class FakePlatform : IBoxPlatform
         public async ValueTask<ReapReport> ReapAsync(BoxContext box, TimeSpan timeout, CancellationToken cancellationToken)
         {
             var started = Stopwatch.GetTimestamp();
+            Interlocked.Increment(ref platform._reaps);
             var members = Members(box);
             if (platform.Behaviour == FakeReaperBehaviour.Survivors && members.Count > 0)
             {

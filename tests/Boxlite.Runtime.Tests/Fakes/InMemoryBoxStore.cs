@@ -10,6 +10,9 @@ internal sealed class InMemoryBoxStore : IBoxStore
 
     public string Location => "memory";
 
+    /// <summary>Updates it refuses, as a store that cannot write: they throw <see cref="BoxStoreException"/>.</summary>
+    public Func<BoxInfo, bool>? FailWrites { get; set; }
+
     public Task<BoxInfo> InsertAsync(BoxInfo box, CancellationToken cancellationToken = default)
     {
         lock (_gate)
@@ -59,6 +62,11 @@ internal sealed class InMemoryBoxStore : IBoxStore
 
     public Task<BoxInfo?> TryUpdateAsync(BoxInfo updated, CancellationToken cancellationToken = default)
     {
+        if (FailWrites?.Invoke(updated) == true)
+        {
+            throw new BoxStoreException(Location, "the write failed");
+        }
+
         lock (_gate)
         {
             if (!_boxes.TryGetValue(updated.Id, out var current) || current.Version != updated.Version)
