@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Boxlite.Runtime.Tests;
+using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
 
@@ -287,6 +288,15 @@ public sealed class LifecycleTests
             // Every other box ends by itself: an attached monitor kills its box when its host goes, and a monitor that
             // never got "go" exits without running the command.
             (await LinuxHome.EventuallyAsync(() => home.CountMarked() == 0, Generous)).Should().BeTrue("survivors before recovery: " + string.Join(",", home.Marked()));
+        }
+
+        if (point == "start:after-running")
+        {
+            // The command never ran, so nothing marked tells that the monitor is done: its exit record does. Before it,
+            // recovery would find the monitor still there and reap it as an orphan instead.
+            var id = (await home.Runtime.Store.ListAsync(Token)).Single().Id;
+            var exitFile = Path.Combine(home.Home, BoxliteHome.BoxesDirectoryName, id.Value, "exit");
+            (await LinuxHome.EventuallyAsync(() => File.Exists(exitFile), Generous)).Should().BeTrue("the monitor that never got go records its exit");
         }
 
         var report = await home.Runtime.RecoverAsync(Token);
