@@ -267,7 +267,7 @@ internal sealed class BoxliteCommand
         ls.SetAction(r => WithRuntimeAsync(r, async runtime =>
         {
             var boxes = (await runtime.ListAsync(_interrupted))
-                .Where(b => r.GetValue(all) || BoxStateMachine.IsLive(b.State) || b.State == BoxState.Unknown)
+                .Where(b => r.GetValue(all) || b.State.IsLive() || b.State == BoxState.Unknown)
                 .ToList();
             if (r.GetValue(JsonOption))
             {

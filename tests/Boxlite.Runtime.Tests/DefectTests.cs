@@ -11,46 +11,6 @@ public sealed class DefectTests
     private static CancellationToken Deadline => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Every_wait_completes_while_another_caller_lists_and_so_finalizes_the_boxes()
-    {
-        await using var f = new RuntimeFixture();
-        using var stopListing = CancellationTokenSource.CreateLinkedTokenSource(Deadline);
-        var lister = Task.Run(
-            async () =>
-            {
-                while (!stopListing.IsCancellationRequested)
-                {
-                    await f.Runtime.ListAsync(stopListing.Token);
-                }
-            },
-            Deadline);
-
-        var pending = 0;
-        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Deadline }, async (_, token) =>
-        {
-            var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("echo x"), token);
-            var wait = box.WaitAsync(token);
-
-            // Generous: once the record is final, the wait has no reason to stay pending.
-            await WaitUntilFinalAsync(f, box.Id, token);
-            if (await Task.WhenAny(wait, Task.Delay(TimeSpan.FromSeconds(30), token)) != wait)
-            {
-                Interlocked.Increment(ref pending);
-            }
-            else
-            {
-                (await wait).Should().Be(0);
-            }
-
-            await f.Runtime.RemoveAsync(box.Id.Value, cancellationToken: token);
-        });
-        await stopListing.CancelAsync();
-        await lister.ContinueWith(_ => { }, TaskScheduler.Default);
-
-        pending.Should().Be(0, "no wait stays pending after its record is final");
-    }
-
-    [Fact]
     public async Task Waiting_on_an_auto_remove_box_returns_its_exit_code()
     {
         await using var f = new RuntimeFixture();
@@ -126,14 +86,6 @@ public sealed class DefectTests
         report.Removed.Should().Equal(left.Id);
         (await f.Store.ListAsync(Deadline)).Select(b => b.Id).Should().Equal(live.Id);
         Directory.Exists(f.DirectoryOf(left.Id)).Should().BeFalse();
-    }
-
-    private static async Task WaitUntilFinalAsync(RuntimeFixture f, BoxId id, CancellationToken token)
-    {
-        while ((await f.Store.GetAsync(id, token)) is { } info && !BoxStateMachine.IsFinal(info.State))
-        {
-            await Task.Delay(10, token);
-        }
     }
 
     /// <summary>A request that runs as long as its box: the host waits for it while it shuts down.</summary>

@@ -15,10 +15,12 @@
 #define PATH_MAX 4096
 #define DRAIN_MS 1000                 /* after the command's exit, how long its output may still take to arrive */
 #define FREEZE_ROUNDS 100
+#define CGROUP_DEPTH 32               /* how deep below the command's cgroup its kill looks, */
+#define CGROUP_COUNT 4096             /* and how many cgroups one round reads: a tree the box grew stays bounded work */
 
 static char **environment;            /* the monitor's own: its settings and the launchers' PATH */
 static long ctl = -1;                 /* the control directory: every file the monitor makes is made relative to it */
-static char cgroup[PATH_MAX];         /* the command's cgroup, when the monitor kills what the command leaves */
+static long cgroup = -1;              /* the command's cgroup directory, when the monitor kills what the command leaves */
 static int cgroup_kill;               /* 1: through cgroup.kill; 0: freeze, then kill each pid */
 static long log_fd = -1;
 static unsigned long log_max;
@@ -66,16 +68,23 @@ static long number(const char *s)
     return v;
 }
 
+/* The entry "NAME=VALUE" of the environment ENV, or 0. */
+static char *entry_of(char **env, const char *name)
+{
+    unsigned long n = length(name);
+    for (; *env; env++) {
+        unsigned long i = 0;
+        while (i < n && (*env)[i] == name[i]) i++;
+        if (i == n && (*env)[n] == '=') return *env;
+    }
+    return 0;
+}
+
 /* The value of setting NAME, "" when unset. */
 static char *setting(const char *name)
 {
-    unsigned long n = length(name);
-    for (char **e = environment; *e; e++) {
-        unsigned long i = 0;
-        while (i < n && (*e)[i] == name[i]) i++;
-        if (i == n && (*e)[n] == '=') return *e + n + 1;
-    }
-    return "";
+    char *entry = entry_of(environment, name);
+    return entry ? entry + length(name) + 1 : "";
 }
 
 static int write_all(long fd, const char *s, long n)
@@ -181,6 +190,13 @@ static void write_number_file(const char *name, unsigned long value, const char 
     write_control(name, t.s, t.n);
 }
 
+/* The exit record of a command that never ran; returns the monitor's own exit code. */
+static int not_started(void)
+{
+    write_number_file("exit", 125, "not-started");
+    return 125;
+}
+
 /*
  * Exec, trying each directory of the box's PATH for a bare name, as a shell would (a file without a #! line runs
  * through /bin/sh). Returns only on failure, with the most telling error.
@@ -204,9 +220,8 @@ static long exec_search(char **argv, char **env)
     const char *command = argv[0];
     for (const char *c = command; *c; c++)
         if (*c == '/') return try_exec(command, argv, env);
-    const char *path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (char **e = env; *e; e++)
-        if ((*e)[0] == 'P' && (*e)[1] == 'A' && (*e)[2] == 'T' && (*e)[3] == 'H' && (*e)[4] == '=') path = *e + 5;
+    const char *entry = entry_of(env, "PATH");
+    const char *path = entry ? entry + 5 : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
     long error = -ENOENT;
     while (1) {
         struct text file; file.n = 0;
@@ -222,24 +237,33 @@ static long exec_search(char **argv, char **env)
 }
 
 /*
- * Becomes the command (the one "join, then exec" of Linux ends here). ARGS is [PREFIX...] COUNT NAME=VALUE... COMMAND
- * [ARG...]. Signals get their default dispositions and an empty mask (both survive exec). With an isolation prefix
- * (unshare, bwrap, nsenter) the prefix runs with the launchers' environment and its innermost wrapper applies the
- * block; without one the command gets exactly the block's variables and is looked up on the block's PATH.
+ * Every signal to its default disposition, none blocked, whatever the spawner left: an ignored signal and the mask
+ * survive exec, and an ignored SIGCHLD would have the kernel reap the command unseen, never telling the monitor.
  */
-__attribute__((noreturn)) static void become(char **args, int apply)
+static void default_signals(void)
 {
     long action[4] = {0}, empty = 0;
     for (int s = 1; s <= NSIG; s++)
         if (s != SIGKILL && s != SIGSTOP) sys(SYS_rt_sigaction, s, action, 0, sizeof empty, 0);
     sys(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, sizeof empty, 0);
+}
+
+/*
+ * Becomes the command (the one "join, then exec" of Linux ends here), holding no descriptor of the monitor's from 3 up
+ * and no signal ignored or blocked (the SIGCHLD the monitor blocks for its signalfd neither). ARGS is [PREFIX...] COUNT
+ * NAME=VALUE... COMMAND [ARG...]. With an isolation prefix (unshare, bwrap, nsenter; BOXLITE_APPLY_ENV=0) the prefix
+ * runs with the launchers' environment and its innermost wrapper applies the block; without one the command gets
+ * exactly the block's variables and is looked up on the block's PATH.
+ */
+__attribute__((noreturn)) static void become(char **args)
+{
+    close_from(3);
+    default_signals();
 
     long error;
     char *command = args[0];
-    if (!apply) {
-        char *launchers[] = { 0, 0 };
-        for (char **e = environment; *e; e++)
-            if ((*e)[0] == 'P' && (*e)[1] == 'A' && (*e)[2] == 'T' && (*e)[3] == 'H' && (*e)[4] == '=') launchers[0] = *e;
+    if (setting("BOXLITE_APPLY_ENV")[0] != '1') {
+        char *launchers[] = { entry_of(environment, "PATH"), 0 };
         error = sys(SYS_execve, command, args, launchers, 0, 0);
     } else {
         long count = number(args[0]), given = 0;
@@ -281,17 +305,14 @@ __attribute__((noreturn)) static void start_command(char **args, long out, long 
         sys(SYS_exit_group, 126, 0, 0, 0, 0);
     }
     sys(SYS_setpgid, 0, 0, 0, 0, 0);
-    close_from(3);
-    become(args, setting("BOXLITE_APPLY_ENV")[0] == '1');
+    become(args);
 }
 
-/* Whether the cgroup file NAME contains TEXT (a file that cannot be read does not). */
+/* Whether the file NAME of the command's cgroup contains TEXT (a file that cannot be read does not). */
 static int cgroup_says(const char *name, const char *text)
 {
-    struct text path; path.n = 0;
     char content[512];
-    add(&path, cgroup), add(&path, name);
-    long fd = sys(SYS_openat, AT_FDCWD, path.s, O_RDONLY | O_CLOEXEC, 0, 0);
+    long fd = sys(SYS_openat, cgroup, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
     long n = fd < 0 ? 0 : sys(SYS_read, fd, content, sizeof content - 1, 0, 0);
     if (fd >= 0) sys(SYS_close, fd, 0, 0, 0, 0);
     content[n > 0 ? n : 0] = 0;
@@ -305,21 +326,17 @@ static int cgroup_says(const char *name, const char *text)
 
 static void cgroup_write(const char *name, const char *value)
 {
-    struct text path; path.n = 0;
-    add(&path, cgroup), add(&path, name);
-    long fd = sys(SYS_openat, AT_FDCWD, path.s, O_WRONLY | O_CLOEXEC, 0, 0);
+    long fd = sys(SYS_openat, cgroup, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
     if (fd < 0) return;
     write_all(fd, value, (long)length(value));
     sys(SYS_close, fd, 0, 0, 0, 0);
 }
 
-/* SIGKILLs every pid in the command cgroup's cgroup.procs; returns how many were listed. */
-static int kill_listed(void)
+/* SIGKILLs every pid in cgroup.procs of the cgroup open as DIR; returns how many were listed. */
+static int kill_listed(long dir)
 {
-    struct text path; path.n = 0;
     char chunk[4096];
-    add(&path, cgroup), add(&path, "/cgroup.procs");
-    long fd = sys(SYS_openat, AT_FDCWD, path.s, O_RDONLY | O_CLOEXEC, 0, 0);
+    long fd = sys(SYS_openat, dir, "cgroup.procs", O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
     if (fd < 0) return 0;
     int listed = 0;
     long pid = 0, n;
@@ -338,46 +355,79 @@ static int kill_listed(void)
 }
 
 /*
+ * kill_listed for the cgroup NAME of the directory PARENT and every cgroup below it, each opened relative to its parent
+ * and never through a link; at most CGROUP_DEPTH levels and *LEFT cgroups, so a tree the box made vast or deep can
+ * neither hang the monitor nor use up its descriptors. Returns how many pids were listed.
+ */
+static int kill_tree(long parent, const char *name, int depth, int *left)
+{
+    long entries[256]; /* struct dirent64 records, 8-byte aligned */
+    if (*left <= 0) return 0;
+    long dir = sys(SYS_openat, parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC, 0, 0);
+    if (dir < 0) return 0;
+    --*left;
+    int listed = kill_listed(dir);
+    long n;
+    while (depth < CGROUP_DEPTH && *left > 0 && (n = sys(SYS_getdents64, dir, entries, sizeof entries, 0, 0)) > 0) {
+        for (long at = 0; at < n;) {
+            struct dirent64 *e = (struct dirent64 *)((char *)entries + at);
+            at += e->reclen;
+            if (e->type == DT_DIR && !same(e->name, ".") && !same(e->name, ".."))
+                listed += kill_tree(dir, e->name, depth + 1, left);
+        }
+    }
+    sys(SYS_close, dir, 0, 0, 0, 0);
+    return listed;
+}
+
+/*
  * Kills what is left of the command's tree (its exit, or its host gone), by its cgroup as the reaper would: nothing
- * when the cgroup is already empty. Without cgroup.kill: freeze, and only once the kernel reports "frozen 1" (no fork,
- * no exit, so no listed pid can be reused) SIGKILL every listed pid; thaw so the kills land; until none is left.
+ * when the cgroup is already empty. Without cgroup.kill: freeze the subtree, and only once the kernel reports
+ * "frozen 1" (no fork, no exit, so no listed pid can be reused) SIGKILL every pid listed in it, in the command's
+ * cgroup and every cgroup the box made below; thaw so the kills land; until none is left.
  */
 static void kill_rest(void)
 {
-    if (!cgroup[0] || cgroup_says("/cgroup.events", "populated 0")) return;
+    if (cgroup < 0 || cgroup_says("cgroup.events", "populated 0")) return;
     if (cgroup_kill) {
-        cgroup_write("/cgroup.kill", "1");
+        cgroup_write("cgroup.kill", "1");
         return;
     }
     for (int round = 0; round < FREEZE_ROUNDS; round++) {
-        cgroup_write("/cgroup.freeze", "1");
-        if (!cgroup_says("/cgroup.events", "frozen 1")) {
+        cgroup_write("cgroup.freeze", "1");
+        if (!cgroup_says("cgroup.events", "frozen 1")) {
             sleep_ms(10);
             continue;
         }
-        int listed = kill_listed();
-        cgroup_write("/cgroup.freeze", "0");
+        int left = CGROUP_COUNT;
+        int listed = kill_tree(cgroup, ".", 0, &left);
+        cgroup_write("cgroup.freeze", "0");
         if (!listed) return;
     }
-    cgroup_write("/cgroup.freeze", "0");
+    cgroup_write("cgroup.freeze", "0");
 }
 
 /*
  * Appends N bytes of BUFFER, read from stream S, to the box's log as one frame: a header line "o<length>" (stdout) or
- * "e<length>" (stderr), then the bytes (the format is described once, in BoxLog.cs). Each stream keeps at most
- * log_max bytes; past that the rest is read and dropped, so the box is never blocked by its log.
+ * "e<length>" (stderr), then the bytes (the format is described once, in BoxLog.cs). Each stream's frames, headers
+ * included, take at most log_max bytes of the file; past that the rest is read and dropped, so the box is never blocked
+ * by its log, and a box writing a byte at a time cannot grow the log past its cap through headers.
  */
 static void log_chunk(struct stream *s, long n)
 {
-    if (log_fd < 0 || s->logged >= log_max) return;
-    if ((unsigned long)n > log_max - s->logged) n = (long)(log_max - s->logged);
-    struct text head; head.n = 0;
-    head.s[0] = s->tag, head.n = 1;
-    add_number(&head, (unsigned long)n), add(&head, "\n");
+    unsigned long room = log_max - s->logged;
+    struct text head;
+    if ((unsigned long)n > room) n = (long)room;
+    for (; n > 0; n--) { /* at most a header's length of rounds */
+        head.s[0] = s->tag, head.n = 1;
+        add_number(&head, (unsigned long)n), add(&head, "\n");
+        if ((unsigned long)(head.n + n) <= room) break;
+    }
+    if (log_fd < 0 || n <= 0) return;
     struct iovec parts[2] = { { head.s, (unsigned long)head.n }, { buffer, (unsigned long)n } };
     /* A short write (a full disk) would tear the frame: the log ends there. */
     if (sys(SYS_writev, log_fd, parts, 2, 0, 0) != head.n + n) log_fd = -1;
-    s->logged += (unsigned long)n;
+    s->logged += (unsigned long)(head.n + n);
 }
 
 /* Reads what stream S has; at its end (every writer gone) stops watching it. */
@@ -413,6 +463,7 @@ static int monitor(char **args)
     long pid = sys(SYS_getpid, 0, 0, 0, 0, 0);
     sys(SYS_umask, 077, 0, 0, 0, 0);
     if (join(setting("BOXLITE_JOIN"), pid) < 0) return 125;
+    default_signals();
     int input = setting("BOXLITE_STDIN")[0] == '1';
     close_from(input ? 4 : 3);
     ctl = sys(SYS_openat, AT_FDCWD, setting("BOXLITE_CTL"), O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0);
@@ -421,22 +472,20 @@ static int monitor(char **args)
         return 125;
     }
 
-    /* How the rest of the command's tree is killed: a file in the command's cgroup names the method. */
-    char *kill_file = setting("BOXLITE_KILL_FILE"), *procs_file = setting("BOXLITE_PROCS_FILE");
-    char *method = kill_file[0] ? kill_file : procs_file;
-    unsigned long dir = length(method);
-    while (dir > 0 && method[dir - 1] != '/') dir--;
-    if (dir > 1 && dir < PATH_MAX) {
-        for (unsigned long i = 0; i < dir - 1; i++) cgroup[i] = method[i];
-        cgroup_kill = kill_file[0] != 0;
+    /* How the rest of the command's tree is killed: through its cgroup, held open from here, by the reaper's method. */
+    char *kill_cgroup = setting("BOXLITE_KILL_CGROUP");
+    if (kill_cgroup[0]) {
+        cgroup = sys(SYS_openat, AT_FDCWD, kill_cgroup, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0);
+        if (cgroup < 0) {
+            say("cannot open the command's cgroup ", kill_cgroup, cgroup);
+            return 125;
+        }
+        cgroup_kill = same(setting("BOXLITE_KILL_METHOD"), "cgroup.kill");
     }
     long max = number(setting("BOXLITE_LOG_MAX"));
     log_max = max < 0 ? 16777216 : (unsigned long)max;
 
-    if (!handshake(pid)) {
-        write_control("exit", "125\nnot-started\n", 16);
-        return 125;
-    }
+    if (!handshake(pid)) return not_started();
 
     /* Nobody reads the monitor's own output from here on; what the box's command says goes to its log. */
     long null = sys(SYS_openat, AT_FDCWD, "/dev/null", O_WRONLY | O_CLOEXEC, 0, 0);
@@ -453,10 +502,7 @@ static int monitor(char **args)
     if (signals >= 0 && sys(SYS_pipe2, o, O_CLOEXEC, 0, 0, 0) == 0 && sys(SYS_pipe2, e, O_CLOEXEC, 0, 0, 0) == 0)
         child = sys(SYS_clone, SIGCHLD, 0, 0, 0, 0);
     if (child == 0) start_command(args, o[1], e[1], input);
-    if (child < 0) {
-        write_control("exit", "125\nnot-started\n", 16);
-        return 125;
-    }
+    if (child < 0) return not_started();
     sys(SYS_close, o[1], 0, 0, 0, 0);
     sys(SYS_close, e[1], 0, 0, 0, 0);
     if (input) sys(SYS_close, 3, 0, 0, 0, 0);
@@ -499,7 +545,7 @@ static int monitor(char **args)
             if (n <= 0 && n != -EINTR) {
                 host = -1, host_gone = 1;
                 write_control("host-gone", "host-gone\n", 10);
-                if (cgroup[0]) kill_rest();
+                if (cgroup >= 0) kill_rest();
                 else sys(SYS_kill, -child, SIGKILL, 0, 0, 0); /* no cgroup: the group the command leads (not reaped yet) */
             }
         }
@@ -518,8 +564,7 @@ static int monitor(char **args)
 static int exec_into(char **args)
 {
     if (join(setting("BOXLITE_JOIN"), sys(SYS_getpid, 0, 0, 0, 0, 0)) < 0) return 125;
-    close_from(3);
-    become(args, setting("BOXLITE_APPLY_ENV")[0] == '1');
+    become(args);
 }
 
 __attribute__((noreturn, used)) void start(long *stack)

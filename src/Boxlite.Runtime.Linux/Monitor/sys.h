@@ -11,7 +11,7 @@ enum {
     SYS_getpid = 39, SYS_clone = 56, SYS_execve = 59, SYS_wait4 = 61, SYS_kill = 62, SYS_chdir = 80, SYS_umask = 95,
     SYS_setpgid = 109, SYS_clock_gettime = 228, SYS_exit_group = 231, SYS_openat = 257, SYS_newfstatat = 262,
     SYS_unlinkat = 263, SYS_ppoll = 271, SYS_signalfd4 = 289, SYS_dup3 = 292, SYS_pipe2 = 293, SYS_renameat2 = 316,
-    SYS_close_range = 436,
+    SYS_getdents64 = 217, SYS_close_range = 436,
 };
 enum { O_DIRECTORY = 0200000, O_NOFOLLOW = 0400000 };
 
@@ -34,7 +34,7 @@ enum {
     SYS_getpid = 172, SYS_clone = 220, SYS_execve = 221, SYS_wait4 = 260, SYS_kill = 129, SYS_chdir = 49, SYS_umask = 166,
     SYS_setpgid = 154, SYS_clock_gettime = 113, SYS_exit_group = 94, SYS_openat = 56, SYS_newfstatat = 79,
     SYS_unlinkat = 35, SYS_ppoll = 73, SYS_signalfd4 = 74, SYS_dup3 = 24, SYS_pipe2 = 59, SYS_renameat2 = 276,
-    SYS_close_range = 436,
+    SYS_getdents64 = 61, SYS_close_range = 436,
 };
 enum { O_DIRECTORY = 040000, O_NOFOLLOW = 0100000 };
 
@@ -65,12 +65,13 @@ enum {
     AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100,
     EINTR = 4, ENOENT = 2, EACCES = 13, EEXIST = 17, ENOEXEC = 8, ENOSYS = 38,
     SIGKILL = 9, SIGCHLD = 17, SIGSTOP = 19, SIG_SETMASK = 2, NSIG = 64,
-    POLLIN = 1, WNOHANG = 1, CLOCK_MONOTONIC = 1,
+    POLLIN = 1, WNOHANG = 1, CLOCK_MONOTONIC = 1, DT_DIR = 4,
 };
 
 struct pollfd { int fd; short events, revents; };
 struct timespec { long sec, nsec; };
 struct iovec { const void *base; unsigned long len; };
+struct dirent64 { unsigned long ino; long off; unsigned short reclen; unsigned char type; char name[]; };
 
 /* The compiler may emit calls to these even in freestanding code (struct copies, zeroed arrays). */
 void *memset(void *d, int c, unsigned long n)

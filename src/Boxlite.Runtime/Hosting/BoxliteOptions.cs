@@ -50,7 +50,11 @@ public sealed class BoxliteOptions
     /// </summary>
     public string? Reaper { get; set; } = Environment.GetEnvironmentVariable("BOXLITE_REAPER") is { Length: > 0 } named ? named : null;
 
-    /// <summary>The most bytes kept of each of a box's stdout and stderr (rounded down to 512); output past it is dropped.</summary>
+    /// <summary>
+    /// The most bytes each of a box's stdout and stderr takes of its log file, the frame header of each chunk included
+    /// (a chunk of <c>n</c> bytes takes <c>n</c> plus 3 to 21): the log file stays within twice this, however the box
+    /// writes. Output past it is read and dropped, so the box is never blocked by its log. At least 1024.
+    /// </summary>
     public long MaxLogBytes { get; set; } = 16L * 1024 * 1024;
 
     /// <summary>Recover (reconcile records with reality) when the runtime starts.</summary>

@@ -78,7 +78,7 @@ public sealed class BoxliteRuntimeBuilder
     }
 
     /// <summary>Uses a store other than the home's embedded one (the caller keeps it and disposes it).</summary>
-    public BoxliteRuntimeBuilder UseStore(IBoxStore store)
+    internal BoxliteRuntimeBuilder UseStore(IBoxStore store)
     {
         _store = store ?? throw new ArgumentNullException(nameof(store));
         return this;

@@ -10,6 +10,7 @@ internal static unsafe partial class Posix
 {
     internal const int ECHILD = 10;
     internal const int EINTR = 4;
+    internal const int ETXTBSY = 26;
     internal const int WNOHANG = 1;
     internal const int X_OK = 1;
     internal const int SIGKILL = 9;

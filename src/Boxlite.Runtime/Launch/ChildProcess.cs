@@ -136,6 +136,15 @@ internal sealed class ChildProcess : IDisposable
             var envpPtr = NullTerminated([.. environment.Select(e => e.Key + "=" + e.Value)], strings);
             int pid;
             var error = Posix.posix_spawn(&pid, argvPtr[0], actions, attributes, argvPtr, envpPtr);
+
+            // A program just written (the box monitor, installed by this or another process) is "busy" while any process
+            // forked before its writer closed it has not yet exec'd: that copy of the write descriptor goes at its exec.
+            for (var attempt = 1; error == Posix.ETXTBSY && attempt <= 40; attempt++)
+            {
+                Thread.Sleep(attempt);
+                error = Posix.posix_spawn(&pid, argvPtr[0], actions, attributes, argvPtr, envpPtr);
+            }
+
             if (error != 0)
             {
                 throw new IOException($"cannot start {argv[0]}: {Posix.Describe(error)}");

@@ -463,7 +463,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
         var removed = new List<BoxId>();
         foreach (var box in await ListAsync(filter, cancellationToken).ConfigureAwait(false))
         {
-            if (!BoxStateMachine.IsFinal(box.State))
+            if (!box.State.IsFinal())
             {
                 continue;
             }
@@ -796,7 +796,7 @@ internal sealed class BoxLifecycle : IAsyncDisposable
     /// <summary>Removes an exited or failed auto-remove box; returns null when removed.</summary>
     private async Task<BoxInfo?> AutoRemoveAsync(BoxInfo info)
     {
-        if (!info.Options.AutoRemove || !BoxStateMachine.IsFinal(info.State))
+        if (!info.Options.AutoRemove || !info.State.IsFinal())
         {
             return info;
         }

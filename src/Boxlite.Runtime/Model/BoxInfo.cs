@@ -4,7 +4,7 @@ namespace Boxlite.Runtime;
 /// <param name="Pid">The pid.</param>
 /// <param name="StartTime">Start time as the platform reports it (Linux: clock ticks since boot, <c>/proc/&lt;pid&gt;/stat</c> field 22).</param>
 /// <param name="BootId">The boot the pid belongs to.</param>
-public sealed record ProcessIdentity(int Pid, long StartTime, string BootId);
+internal sealed record ProcessIdentity(int Pid, long StartTime, string BootId);
 
 /// <summary>A box record: what the box is and where it is in its lifecycle.</summary>
 public sealed record BoxInfo

@@ -1,7 +1,7 @@
 namespace Boxlite.Runtime;
 
 /// <summary>The one table of allowed state transitions.</summary>
-public static class BoxStateMachine
+internal static class BoxStateMachine
 {
     private static readonly Dictionary<BoxState, BoxState[]> Allowed = new()
     {
@@ -16,21 +16,25 @@ public static class BoxStateMachine
     };
 
     /// <summary>True when a box may move from <paramref name="from"/> to <paramref name="to"/>.</summary>
-    public static bool CanTransition(BoxState from, BoxState to) =>
+    internal static bool CanTransition(BoxState from, BoxState to) =>
         Allowed.TryGetValue(from, out var targets) && Array.IndexOf(targets, to) >= 0;
 
     /// <summary>Throws <see cref="InvalidBoxStateException"/> unless the transition is allowed.</summary>
-    public static void EnsureTransition(BoxId id, BoxState from, BoxState to)
+    internal static void EnsureTransition(BoxId id, BoxState from, BoxState to)
     {
         if (!CanTransition(from, to))
         {
             throw new InvalidBoxStateException(id, from, $"cannot go from {from} to {to}");
         }
     }
+}
 
+/// <summary>What a <see cref="BoxState"/> says about the box's processes.</summary>
+public static class BoxStateExtensions
+{
     /// <summary>True for states in which processes of the box may exist.</summary>
-    public static bool IsLive(BoxState state) => state is BoxState.Starting or BoxState.Running or BoxState.Paused or BoxState.Stopping;
+    public static bool IsLive(this BoxState state) => state is BoxState.Starting or BoxState.Running or BoxState.Paused or BoxState.Stopping;
 
     /// <summary>True for states from which the box will not move by itself.</summary>
-    public static bool IsFinal(BoxState state) => state is BoxState.Exited or BoxState.Failed;
+    public static bool IsFinal(this BoxState state) => state is BoxState.Exited or BoxState.Failed;
 }

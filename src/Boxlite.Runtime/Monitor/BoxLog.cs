@@ -13,8 +13,9 @@ namespace Boxlite.Runtime.Monitor;
 /// </code>
 /// (the length in ASCII decimal). The frames are in the order the monitor received them, so lines of both streams read
 /// back in that order: exactly for output written apart, while chunks both pipes held when the monitor woke are recorded
-/// stdout first. Each stream keeps at most <see cref="BoxliteOptions.MaxLogBytes"/> bytes of output (headers aside); the
-/// rest is read and dropped. Both monitors write it (the compiled one on Linux, the <c>sh</c> one's Perl logger
+/// stdout first. Each stream's frames, headers included, take at most <see cref="BoxliteOptions.MaxLogBytes"/> bytes of
+/// the file (so it stays within twice that): a chunk that does not fit whole is cut to what fits, and the rest of the
+/// stream is read and dropped. Both monitors write it (the compiled one on Linux, the <c>sh</c> one's Perl logger
 /// elsewhere); <see cref="BoxLogReader"/> is its one reader.
 /// </summary>
 internal static class BoxLog

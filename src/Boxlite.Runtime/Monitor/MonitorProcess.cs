@@ -34,8 +34,9 @@ internal sealed class MonitorProcess : IDisposable
 
     private readonly ChildProcess _process;
     private readonly BoxInput? _commandInput;
+    private readonly Lock _gate = new();
     private readonly CancellationTokenSource _stopFeeding = new();
-    private int _disposed;
+    private bool _disposed;
 
     private MonitorProcess(ChildProcess process, int pid, BoxInput? commandInput)
     {
@@ -103,10 +104,12 @@ internal sealed class MonitorProcess : IDisposable
         switch (containment.Kill)
         {
             case CommandKill.CgroupKill kill:
-                settings["BOXLITE_KILL_FILE"] = Path.Combine(kill.CgroupDirectory, "cgroup.kill");
+                settings["BOXLITE_KILL_CGROUP"] = kill.CgroupDirectory;
+                settings["BOXLITE_KILL_METHOD"] = "cgroup.kill";
                 break;
             case CommandKill.FreezeKill kill:
-                settings["BOXLITE_PROCS_FILE"] = Path.Combine(kill.CgroupDirectory, "cgroup.procs");
+                settings["BOXLITE_KILL_CGROUP"] = kill.CgroupDirectory;
+                settings["BOXLITE_KILL_METHOD"] = "cgroup.freeze";
                 break;
             case CommandKill.KeeperKill kill:
                 settings["BOXLITE_KILL_PID_FILE"] = kill.PidFile;
@@ -178,23 +181,35 @@ internal sealed class MonitorProcess : IDisposable
         return (plan.CommandPrefix.Count > 0 ? rest : [Shell, "-c", BoxLaunchPlan.ApplyEnvironment, "boxlite-exec", .. rest], BoxEnvironment.ForLauncher());
     }
 
-    /// <summary>Lets the command start. A detached monitor's stdin is closed right away: it no longer needs the host.</summary>
+    /// <summary>
+    /// Lets the command start. A detached monitor's stdin is closed right away: it no longer needs the host. Does nothing
+    /// once the handle is disposed.
+    /// </summary>
     public void Go(bool detached)
     {
-        var input = _process.Input!;
-        input.Write("go\n"u8);
-        input.Flush();
-        if (detached)
+        // A command that ends at once can be found ended by another caller, which disposes this handle, before Go returns.
+        lock (_gate)
         {
-            input.Close();
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        // The monitor now writes to its own log; drop our ends of its stdout and stderr.
-        _process.Output.Close();
-        _process.Error.Close();
-        // Fed from this process while the command reads, until every reader is gone or this handle is disposed (the box
-        // is final, removed, or its runtime closed), whatever the box left holding the pipe.
-        _ = _commandInput?.FeedAsync(_process.CommandInput!, _stopFeeding.Token);
+            var input = _process.Input!;
+            input.Write("go\n"u8);
+            input.Flush();
+            if (detached)
+            {
+                input.Close();
+            }
+
+            // The monitor now writes to its own log; drop our ends of its stdout and stderr.
+            _process.Output.Close();
+            _process.Error.Close();
+            // Fed from this process while the command reads, until every reader is gone or this handle is disposed (the box
+            // is final, removed, or its runtime closed), whatever the box left holding the pipe.
+            _ = _commandInput?.FeedAsync(_process.CommandInput!, _stopFeeding.Token);
+        }
     }
 
     /// <summary>Closes our end of the host pipe without "go": the monitor exits without running the command.</summary>
@@ -203,11 +218,16 @@ internal sealed class MonitorProcess : IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        lock (_gate)
         {
-            // Closing stdin is what tells an attached monitor that its host is gone.
-            _stopFeeding.Cancel();
-            _process.Dispose();
+            if (!_disposed)
+            {
+                _disposed = true;
+
+                // Closing stdin is what tells an attached monitor that its host is gone.
+                _stopFeeding.Cancel();
+                _process.Dispose();
+            }
         }
     }
 

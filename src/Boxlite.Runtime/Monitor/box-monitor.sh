@@ -17,7 +17,7 @@ attached=${BOXLITE_ATTACHED:-0}
 log_max=${BOXLITE_LOG_MAX:-16777216}
 workdir=${BOXLITE_WORKDIR:-$ctl/work}
 apply_env=${BOXLITE_APPLY_ENV:-1}
-unset BOXLITE_CTL BOXLITE_JOIN BOXLITE_COMMAND_JOIN BOXLITE_KILL_FILE BOXLITE_PROCS_FILE BOXLITE_KILL_PID_FILE \
+unset BOXLITE_CTL BOXLITE_JOIN BOXLITE_COMMAND_JOIN BOXLITE_KILL_CGROUP BOXLITE_KILL_METHOD BOXLITE_KILL_PID_FILE \
   BOXLITE_ATTACHED BOXLITE_LOG_MAX BOXLITE_WORKDIR BOXLITE_APPLY_ENV BOXLITE_STDIN
 nl='
 '
@@ -65,8 +65,9 @@ exec </dev/null
 
 # 4. Logs: ONE logger for both streams (sh cannot wait on two pipes at once; Perl ships with macOS), writing the box's
 #    log in the format of BoxLog.cs: each chunk as it arrives, "o<length>" or "e<length>" and a newline, then the
-#    bytes; at most log_max bytes per stream, the rest read and dropped, so the box is never blocked. It opens the FIFOs
-#    .out and .err (made by the runtime) in the order this script opens their other ends below.
+#    bytes; each stream's frames, headers included, take at most log_max bytes, the rest read and dropped, so the box
+#    is never blocked. It opens the FIFOs .out and .err (made by the runtime) in the order this script opens their
+#    other ends below.
 logger='use strict; use Fcntl qw(O_WRONLY O_CREAT O_EXCL O_APPEND O_NOFOLLOW);
 my ($log, $max, @fifos) = @ARGV;
 my $out; sysopen($out, $log, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW, 0600) or undef $out;
@@ -79,10 +80,12 @@ while (grep { defined } @in) {
     my $n = sysread($in[$i], my $chunk, 65536);
     next if !defined $n && $!{EINTR};
     if (!$n) { close($in[$i]); $in[$i] = undef; next }
-    my $room = $max - $kept[$i]; next if $room <= 0;
-    $chunk = substr($chunk, 0, $room) if $n > $room;
-    $kept[$i] += length $chunk;
-    syswrite($out, $tags[$i] . length($chunk) . "\n" . $chunk) if $out;
+    my $room = $max - $kept[$i]; $n = $room if $n > $room;
+    $n-- while $n > 0 && $n + length($n) + 2 > $room;
+    next if $n <= 0;
+    my $frame = $tags[$i] . $n . "\n" . substr($chunk, 0, $n);
+    $kept[$i] += length $frame;
+    syswrite($out, $frame) if $out;
   }
 }'
 /usr/bin/perl -e "$logger" "$ctl/output.log" "$log_max" "$ctl/.out" "$ctl/.err" &

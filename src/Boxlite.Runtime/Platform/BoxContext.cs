@@ -29,7 +29,7 @@ public sealed record BoxContext(BoxInfo Info, string Directory)
     internal string LogFile => Path.Combine(Directory, Monitor.BoxLog.FileName);
 
     /// <summary>The directory the command starts in: its explicit working directory, else <see cref="WorkDirectory"/>.</summary>
-    public string CommandDirectory => Info.Options.WorkingDirectory ?? WorkDirectory;
+    internal string CommandDirectory => Info.Options.WorkingDirectory ?? WorkDirectory;
 }
 
 /// <summary>
@@ -70,7 +70,10 @@ internal abstract record CommandKill
     /// <summary>Writes <c>1</c> to the <c>cgroup.kill</c> of the command's cgroup (kernel 5.14+).</summary>
     internal sealed record CgroupKill(string CgroupDirectory) : CommandKill;
 
-    /// <summary>Freezes the command's cgroup, SIGKILLs every listed pid once frozen is confirmed, thaws; until empty.</summary>
+    /// <summary>
+    /// Freezes the command's cgroup, SIGKILLs every pid listed in it and in the cgroups below it once frozen is confirmed,
+    /// thaws; until empty.
+    /// </summary>
     internal sealed record FreezeKill(string CgroupDirectory) : CommandKill;
 
     /// <summary>Sends SIGTERM to the process whose pid is the first word of the file: it kills the command's tree (macOS's keeper).</summary>
@@ -87,7 +90,7 @@ internal abstract record CommandKill
 /// <see cref="CommandPrefix"/> is empty, otherwise the prefix, whose last program must consume the block (a POSIX
 /// <c>sh</c> wrapper ends with <see cref="ApplyEnvironment"/>).
 /// </remarks>
-public sealed record BoxLaunchPlan
+internal sealed record BoxLaunchPlan
 {
     /// <summary>
     /// POSIX <c>sh</c> text that applies the environment block in its positional parameters (exports each entry) and

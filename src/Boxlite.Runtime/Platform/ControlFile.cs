@@ -9,7 +9,7 @@ namespace Boxlite.Runtime.Platform;
 /// at their path: never through a symbolic link, never blocking on a FIFO or device, never more than
 /// <see cref="MaxLength"/> bytes, and only from a regular file. Anything else reads as unknown (null).
 /// </summary>
-public static class ControlFile
+internal static class ControlFile
 {
     /// <summary>The largest control file read; a longer one is unknown.</summary>
     public const int MaxLength = 4096;

@@ -4,7 +4,7 @@ namespace Boxlite.Runtime.Platform;
 /// One operating system's way of running boxes: containment, isolation, identity-safe signals. Registered by the
 /// platform packages (<c>AddLinux()</c>, <c>AddMacOS()</c>); the core talks only to this.
 /// </summary>
-public interface IBoxPlatform
+internal interface IBoxPlatform
 {
     /// <summary>The platform's name (<c>linux</c>, <c>macos</c>).</summary>
     string Name { get; }

@@ -4,7 +4,7 @@ namespace Boxlite.Runtime.State;
 /// Box records. Several processes may use one store at once: every change is a compare-and-set on
 /// <see cref="BoxInfo.Version"/> inside a transaction, and names are unique by constraint.
 /// </summary>
-public interface IBoxStore : IDisposable
+internal interface IBoxStore : IDisposable
 {
     /// <summary>The file (or address) of the store, for messages.</summary>
     string Location { get; }

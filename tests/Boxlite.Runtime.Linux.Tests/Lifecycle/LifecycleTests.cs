@@ -1,4 +1,6 @@
+using System.Collections.Concurrent;
 using Boxlite.Runtime.Tests;
+using Boxlite.Runtime.State;
 
 namespace Boxlite.Runtime.Linux.Tests.Lifecycle;
 
@@ -288,6 +290,15 @@ public sealed class LifecycleTests
             (await LinuxHome.EventuallyAsync(() => home.CountMarked() == 0, Generous)).Should().BeTrue("survivors before recovery: " + string.Join(",", home.Marked()));
         }
 
+        if (point == "start:after-running")
+        {
+            // The command never ran, so nothing marked tells that the monitor is done: its exit record does. Before it,
+            // recovery would find the monitor still there and reap it as an orphan instead.
+            var id = (await home.Runtime.Store.ListAsync(Token)).Single().Id;
+            var exitFile = Path.Combine(home.Home, BoxliteHome.BoxesDirectoryName, id.Value, "exit");
+            (await LinuxHome.EventuallyAsync(() => File.Exists(exitFile), Generous)).Should().BeTrue("the monitor that never got go records its exit");
+        }
+
         var report = await home.Runtime.RecoverAsync(Token);
 
         var records = await home.Runtime.Store.ListAsync(Token);
@@ -333,6 +344,51 @@ public sealed class LifecycleTests
 
         (await wait.WaitAsync(Generous, Token)).Should().Be(6);
         host.KillHard();
+    }
+
+    [Fact]
+    public async Task Every_wait_completes_while_another_caller_lists_and_so_finalizes_the_boxes()
+    {
+        Assert.SkipUnless(LinuxHome.CanRunBoxes, LinuxHome.SkipReason);
+        await using var home = new LinuxHome();
+        using var stopListing = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        var lister = Task.Run(
+            async () =>
+            {
+                while (!stopListing.IsCancellationRequested)
+                {
+                    await home.Runtime.ListAsync(stopListing.Token);
+                }
+            },
+            Token);
+
+        // Each box ends at once, so its start, its exit watcher and the lister meet; each wait begins before or after
+        // the box is finalized.
+        var waits = new ConcurrentBag<Task<int>>();
+        await Parallel.ForEachAsync(Enumerable.Range(0, 200), new ParallelOptions { MaxDegreeOfParallelism = 8, CancellationToken = Token }, async (_, token) =>
+        {
+            var box = await home.Runtime.RunAsync(home.Sh("echo x"), token);
+            waits.Add(box.WaitAsync(Token));
+        });
+        var until = DateTime.UtcNow + Generous;
+        while ((await home.Runtime.Store.ListAsync(Token)).Any(b => !Outcomes.IsOutcome(b.State)) && DateTime.UtcNow < until)
+        {
+            await Task.Delay(20, Token);
+        }
+
+        // Every record says its box ended: no wait has a reason to stay pending (the deadline only keeps a hang finite).
+        await Task.WhenAny(Task.WhenAll(waits), Task.Delay(TimeSpan.FromSeconds(30), Token));
+        await stopListing.CancelAsync();
+        try
+        {
+            await lister;
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        waits.Count(w => !w.IsCompleted).Should().Be(0, "no wait stays pending after its record is final");
+        (await Task.WhenAll(waits)).Should().OnlyContain(code => code == 0);
     }
 
     private static TestHostProcess StartHost(LinuxHome home, params string[] args) =>

@@ -1,3 +1,4 @@
+using Boxlite.Runtime.Launch;
 using System.Diagnostics;
 using Boxlite.Runtime.Interop;
 using Boxlite.Runtime.Linux.Monitor;
@@ -52,6 +53,27 @@ public sealed class MonitorBinaryTests : IDisposable
         {
             Run("/bin/umount", mount).Should().Be(0);
         }
+    }
+
+    [Fact]
+    public async Task A_monitor_still_open_for_writing_somewhere_starts_once_that_writer_closes_it()
+    {
+        // Another thread's fork keeps a copy of an installer's write descriptor until it execs: the kernel then refuses
+        // to run the file (ETXTBSY) for that moment. Here this process holds the writer itself, and lets it go soon.
+        var path = MonitorBinary.Install(_home);
+        var writer = new FileStream(path, FileMode.Open, FileAccess.Write);
+        var token = TestContext.Current.CancellationToken;
+        var release = Task.Run(
+            async () =>
+            {
+                await Task.Delay(50, token);
+                await writer.DisposeAsync();
+            },
+            token);
+
+        using var child = ChildProcess.Start([path], new Dictionary<string, string>(), _home, newSession: false, redirectInput: false);
+        (await child.Exited.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken)).Should().Be(125, "the monitor ran, and refused no arguments");
+        await release;
     }
 
     public void Dispose() => Directory.Delete(_home, recursive: true);

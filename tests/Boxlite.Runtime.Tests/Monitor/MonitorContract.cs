@@ -20,7 +20,7 @@ public abstract class MonitorContract : IDisposable
     protected static CancellationToken Token => TestContext.Current.CancellationToken;
 
     /// <summary>The launch plan of the monitor under test, for a box without containment or isolation.</summary>
-    protected abstract BoxLaunchPlan Plan { get; }
+    private protected abstract BoxLaunchPlan Plan { get; }
 
     [Fact]
     public async Task Without_go_the_command_never_runs_and_the_exit_reads_not_started()
@@ -45,8 +45,34 @@ public abstract class MonitorContract : IDisposable
 
         Read(box, "exit").Should().Be("3\n\n");
         var log = await LogOfAsync(box);
-        log.Where(l => l.Source == BoxLogSource.StandardOutput).Should().HaveCount(4096 / 4).And.OnlyContain(l => l.Text == "out");
-        log.Where(l => l.Source == BoxLogSource.StandardError).Should().HaveCount(4096 / 4).And.OnlyContain(l => l.Text == "err");
+        ShouldBeCapped(log, BoxLogSource.StandardOutput, "out", 4096);
+        ShouldBeCapped(log, BoxLogSource.StandardError, "err", 4096);
+    }
+
+    [Fact]
+    public async Task One_byte_writes_to_both_streams_keep_the_log_within_twice_the_cap_headers_included()
+    {
+        const int cap = 1024;
+
+        // printf is a builtin: one write(2) of one byte each, so nearly every chunk is a frame of its own.
+        var box = NewBox(Sh("i=0; while [ $i -lt 3000 ]; do printf x; printf y >&2; i=$((i + 1)); done; exit 3"));
+        var monitor = await StartAsync(box, maxLogBytes: cap);
+
+        monitor.Go(detached: true);
+        await monitor.Exited.WaitAsync(Generous, Token);
+
+        Read(box, "exit").Should().Be("3\n\n");
+        new FileInfo(box.LogFile).Length.Should().BeLessThanOrEqualTo(2 * cap, "each stream's frames, headers included, take at most the cap");
+        var log = await LogOfAsync(box);
+        log.Should().HaveCount(2, "one unterminated line per stream, read to the end of the file");
+        foreach (var (source, text) in new[] { (BoxLogSource.StandardOutput, 'x'), (BoxLogSource.StandardError, 'y') })
+        {
+            var line = log.Should().ContainSingle(l => l.Source == source).Subject.Text;
+            line.Should().MatchRegex($"^{text}+$");
+
+            // A frame of one byte takes four ("o1\nx"): at least a quarter of the cap is output.
+            line.Length.Should().BeInRange(cap / 4, cap);
+        }
     }
 
     [Fact]
@@ -60,8 +86,8 @@ public abstract class MonitorContract : IDisposable
 
         Read(box, "exit").Should().Be("4\n\n");
         var log = await LogOfAsync(box);
-        log.Count(l => l.Source == BoxLogSource.StandardOutput).Should().Be(65536 / 4);
-        log.Count(l => l.Source == BoxLogSource.StandardError).Should().Be(65536 / 4);
+        ShouldBeCapped(log, BoxLogSource.StandardOutput, "out", 65536);
+        ShouldBeCapped(log, BoxLogSource.StandardError, "err", 65536);
     }
 
     [Fact]
@@ -189,6 +215,18 @@ public abstract class MonitorContract : IDisposable
         }
 
         return true;
+    }
+
+    /// <summary>
+    /// The lines of <paramref name="source"/>, from a command that wrote <paramref name="line"/> far past the cap, fill
+    /// at least half of the cap and no more (the frames' headers take the rest); the last one may be cut short.
+    /// </summary>
+    private static void ShouldBeCapped(List<BoxLogLine> log, BoxLogSource source, string line, int cap)
+    {
+        var lines = log.Where(l => l.Source == source).ToList();
+        lines.Should().HaveCountGreaterThanOrEqualTo(cap / (line.Length + 1) / 2).And.HaveCountLessThanOrEqualTo(cap / (line.Length + 1));
+        lines.SkipLast(1).Should().OnlyContain(l => l.Text == line);
+        line.Should().StartWith(lines[^1].Text);
     }
 
     private static string ReadIfThere(BoxContext box, string name) =>

@@ -5,7 +5,7 @@ namespace Boxlite.Runtime.Tests;
 /// <summary>The portable <c>sh</c> monitor (macOS's), with its Perl logger, tried here through the same sh and perl.</summary>
 public sealed class MonitorScriptTests : MonitorContract
 {
-    protected override BoxLaunchPlan Plan { get; } = new();
+    private protected override BoxLaunchPlan Plan { get; } = new();
 
     [Fact]
     public async Task When_the_host_end_closes_the_command_is_killed_and_host_gone_is_the_reason()
