@@ -159,10 +159,11 @@ public sealed class LifecycleTests
         }
 
         var reports = await stops;
+        var final = await box.RefreshAsync(Deadline);
 
         reports.Should().OnlyContain(r => ReferenceEquals(r, reports[0]), "one stop did the work and every caller got its report");
-        reports[0].ProcessesKilled.Should().BeGreaterThan(0);
-        (await box.RefreshAsync(Deadline)).State.Should().Be(BoxState.Exited);
+        reports[0].ProcessesKilled.Should().BeGreaterThan(0, $"the command ignores the stop signal, so its tree lives until the reap (final record: {final})");
+        final.State.Should().Be(BoxState.Exited);
     }
 
     [Fact]
@@ -217,7 +218,10 @@ public sealed class LifecycleTests
     public async Task A_failed_reap_reports_the_live_survivors_never_claims_exited_and_a_later_stop_finishes()
     {
         await using var f = new RuntimeFixture();
-        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; sleep 1000 & wait"), Deadline);
+        var box = await f.Runtime.RunAsync(RuntimeFixture.Sh("trap '' TERM; sleep 1000 & echo ready; wait"), Deadline);
+
+        // Once it says so, the command ignores the stop signal: a stop signal before would end the box before the reap.
+        await BoxWaits.ForLogLineAsync(box, "ready");
         f.Platform.Behaviour = FakeReaperBehaviour.Survivors;
 
         var act = () => box.StopAsync(TimeSpan.FromMilliseconds(100), Deadline);
